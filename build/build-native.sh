@@ -31,7 +31,7 @@ fi
 mkdir -p "$(dirname "$out")"
 # -Werror: a warning in native code is a bug we have not understood yet.
 # -fno-strict-aliasing: the off-heap layouts are read through several types on purpose.
-set -x
+echo "[spindle] $cc: ${#sources[@]} C file(s) in $src -> $out"
 "$cc" -std=gnu11 -O2 -g -fPIC -shared -pthread \
   -Wall -Wextra -Werror -Wno-unused-parameter -fno-strict-aliasing \
   -Wl,-z,noexecstack -Wl,--no-undefined \
