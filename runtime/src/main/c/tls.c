@@ -1,0 +1,309 @@
+/*
+ * tls.c: making a raw clone(2) thread a glibc citizen.
+ *
+ * glibc keeps each thread's identity in its TCB (struct pthread, whose first bytes are the
+ * x86-64 tcbhead_t that %fs points at). pthread_create fills it in; we clone threads
+ * ourselves, so we fill in the same fields. /work/shared/RAW_THREADS.md lists each field and
+ * what broke when it was left zero. The layout is glibc's private business, so nothing is
+ * assumed blindly: spn_runtime_init() finds the offsets from glibc's own exports (the
+ * descriptors it publishes for debuggers) and checks them on the calling thread, and
+ * refuses to run when anything does not match.
+ *
+ * TCBs are cached: glibc frees a thread's malloc cache in per-thread clean-up code that it
+ * does not export, so a raw thread that used malloc leaks that cache when its TCB is
+ * freed. A reused TCB keeps the static TLS the previous raw thread left behind (the malloc
+ * cache among it) and the next thread carries on with it: no leak. The cost, documented in
+ * NativeThread: thread-locals of a thread on a reused TCB start with the values the
+ * previous one left, not their initialisers.
+ */
+#define _GNU_SOURCE
+#include "spindle_runtime.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if !defined(__x86_64__)
+#error "Spindle's TLS set-up is written and verified for x86-64 glibc only"
+#endif
+
+/* tcbhead_t, x86-64, stable since glibc 2.3 (sysdeps/x86_64/nptl/tls.h). */
+#define TCB_OFF_TCB              0x00 /* void *tcb: %fs:0, what &errno is computed from */
+#define TCB_OFF_SELF             0x10 /* struct pthread *self: pthread_self(), stdio lock owner */
+#define TCB_OFF_MULTIPLE_THREADS 0x18 /* int: 0 makes malloc drop its lock prefixes */
+#define TCB_OFF_STACK_GUARD      0x28 /* -fstack-protector canary */
+#define TCB_OFF_POINTER_GUARD    0x30 /* PTR_MANGLE key (setjmp, atexit) */
+
+#define RSEQ_SIG 0x53053053         /* glibc's x86 rseq signature */
+#define RSEQ_CPU_ID_UNINITIALIZED (-1)
+#define RSEQ_CPU_ID_REGISTRATION_FAILED (-2)
+#define RSEQ_AREA_SIZE 32           /* struct rseq's original size; what glibc 2.35+ registers */
+
+/* struct robust_list_head, linux/futex.h. */
+struct robust_head {
+    void *list;
+    long futex_offset;
+    void *list_op_pending;
+};
+
+static struct {
+    void *(*allocate_tls)(void *);
+    void (*deallocate_tls)(void *, int);
+    void (*ctype_init)(void);
+    ptrdiff_t rseq_offset;
+    unsigned int rseq_size;
+    size_t tid_offset;
+    size_t robust_offset;
+    long robust_futex_offset;
+    size_t pthread_size;
+    size_t page_size;
+    int ready;
+    int init_error;
+    char init_message[256];
+} glibc;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static inline char *thread_pointer(void)
+{
+    char *tp;
+    __asm__("mov %%fs:0, %0" : "=r"(tp));
+    return tp;
+}
+
+static int init_fail(int err, const char *what)
+{
+    glibc.init_error = err;
+    snprintf(glibc.init_message, sizeof glibc.init_message,
+             "Spindle cannot make raw threads in this process: %s. Raw-clone threads need "
+             "glibc 2.35+ on x86-64 (this check reads glibc's private TLS layout).", what);
+    return err;
+}
+
+static int do_init(void)
+{
+    glibc.page_size = (size_t) sysconf(_SC_PAGESIZE);
+
+    glibc.allocate_tls = (void *(*)(void *)) dlsym(RTLD_DEFAULT, "_dl_allocate_tls");
+    glibc.deallocate_tls = (void (*)(void *, int)) dlsym(RTLD_DEFAULT, "_dl_deallocate_tls");
+    glibc.ctype_init = (void (*)(void)) dlsym(RTLD_DEFAULT, "__ctype_init");
+    const uint32_t *tid_desc = dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid");
+    const uint32_t *sizeof_pthread = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
+    const ptrdiff_t *rseq_offset = dlsym(RTLD_DEFAULT, "__rseq_offset");
+    const unsigned int *rseq_size = dlsym(RTLD_DEFAULT, "__rseq_size");
+    if (!glibc.allocate_tls || !glibc.deallocate_tls)
+        return init_fail(ENOSYS, "_dl_allocate_tls/_dl_deallocate_tls not found (not glibc?)");
+    if (!glibc.ctype_init)
+        return init_fail(ENOSYS, "__ctype_init not found");
+    if (!tid_desc || !sizeof_pthread)
+        return init_fail(ENOSYS, "glibc's thread_db descriptors (_thread_db_pthread_tid) not found");
+    if (!rseq_offset || !rseq_size)
+        return init_fail(ENOSYS, "__rseq_offset/__rseq_size not found (glibc older than 2.35)");
+
+    /* A thread_db descriptor is {size in bits, count, offset}. */
+    glibc.tid_offset = tid_desc[2];
+    glibc.pthread_size = *sizeof_pthread;
+    glibc.rseq_offset = *rseq_offset;
+    glibc.rseq_size = *rseq_size;
+
+    /* Check the layout on the calling thread, which glibc made. */
+    char *self = (char *) pthread_self();
+    if (self != thread_pointer() || *(char **) (self + TCB_OFF_TCB) != self
+        || *(char **) (self + TCB_OFF_SELF) != self)
+        return init_fail(EPROTO, "the TCB header is not where x86-64 glibc keeps it");
+    if (glibc.tid_offset + sizeof(int32_t) > glibc.pthread_size
+        || *(int32_t *) (self + glibc.tid_offset) != (int32_t) syscall(SYS_gettid))
+        return init_fail(EPROTO, "struct pthread's tid field does not hold gettid()");
+    if (*(int *) (self + TCB_OFF_MULTIPLE_THREADS) != 1)
+        return init_fail(EPROTO, "the process is not multi-threaded in glibc's eyes");
+
+    /* The robust list head sits inside struct pthread; the kernel tells us where ours is. */
+    struct robust_head *head = NULL;
+    size_t head_len = 0;
+    if (syscall(SYS_get_robust_list, 0, &head, &head_len) != 0 || head == NULL
+        || head_len != sizeof(struct robust_head))
+        return init_fail(EPROTO, "get_robust_list gave no robust list for this thread");
+    ptrdiff_t robust_offset = (char *) head - self;
+    if (robust_offset <= 0 || (size_t) robust_offset + head_len > glibc.pthread_size)
+        return init_fail(EPROTO, "the robust list head is not inside struct pthread");
+    glibc.robust_offset = (size_t) robust_offset;
+    glibc.robust_futex_offset = head->futex_offset;
+
+    glibc.ready = 1;
+    return 0;
+}
+
+static void init_once_fn(void)
+{
+    do_init();
+}
+
+int spn_runtime_init(char *message, size_t message_size)
+{
+    pthread_once(&init_once, init_once_fn);
+    if (!glibc.ready && message && message_size)
+        snprintf(message, message_size, "%s", glibc.init_message);
+    return glibc.ready ? 0 : glibc.init_error;
+}
+
+size_t spn_runtime_tid_offset(void) { return glibc.tid_offset; }
+size_t spn_runtime_robust_list_offset(void) { return glibc.robust_offset; }
+size_t spn_runtime_page_size(void) { return glibc.page_size; }
+
+/* ---- the TCB cache ------------------------------------------------------------------ */
+
+#define TCB_CACHE_MAX 1024
+
+static pthread_mutex_t tcb_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *tcb_cache[TCB_CACHE_MAX];
+static int tcb_cache_count;
+static _Atomic int64_t tcb_live;
+
+void *spn_tcb_acquire(int use_cache)
+{
+    void *tcb = NULL;
+    if (use_cache) {
+        pthread_mutex_lock(&tcb_lock);
+        if (tcb_cache_count > 0)
+            tcb = tcb_cache[--tcb_cache_count];
+        pthread_mutex_unlock(&tcb_lock);
+        if (tcb)
+            return tcb;
+    }
+    tcb = glibc.allocate_tls(NULL);
+    if (tcb)
+        atomic_fetch_add_explicit(&tcb_live, 1, memory_order_relaxed);
+    return tcb;
+}
+
+void spn_tcb_release(void *tcb, int use_cache)
+{
+    if (use_cache) {
+        pthread_mutex_lock(&tcb_lock);
+        int cached = tcb_cache_count < TCB_CACHE_MAX;
+        if (cached)
+            tcb_cache[tcb_cache_count++] = tcb;
+        pthread_mutex_unlock(&tcb_lock);
+        if (cached)
+            return;
+    }
+    /* 1: free the dtv too. What glibc's malloc cached for this thread is lost (see top). */
+    glibc.deallocate_tls(tcb, 1);
+    atomic_fetch_sub_explicit(&tcb_live, 1, memory_order_relaxed);
+}
+
+int64_t spn_tcb_cached(void)
+{
+    pthread_mutex_lock(&tcb_lock);
+    int64_t n = tcb_cache_count;
+    pthread_mutex_unlock(&tcb_lock);
+    return n;
+}
+
+int64_t spn_tcb_live(void)
+{
+    return atomic_load_explicit(&tcb_live, memory_order_relaxed);
+}
+
+void spn_tcb_cache_trim(void)
+{
+    pthread_mutex_lock(&tcb_lock);
+    while (tcb_cache_count > 0) {
+        glibc.deallocate_tls(tcb_cache[--tcb_cache_count], 1);
+        atomic_fetch_sub_explicit(&tcb_live, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&tcb_lock);
+}
+
+int32_t *spn_tcb_tid_word(void *tcb)
+{
+    return (int32_t *) ((char *) tcb + glibc.tid_offset);
+}
+
+/* ---- filling in the TCB -------------------------------------------------------------- */
+
+void spn_tcb_prepare(void *tcb)
+{
+    char *t = tcb;
+    char *creator = (char *) pthread_self();
+    *(void **) (t + TCB_OFF_TCB) = t;
+    *(void **) (t + TCB_OFF_SELF) = t;
+    *(int *) (t + TCB_OFF_MULTIPLE_THREADS) = 1;
+    /* Guards must equal the creator's: code mangles pointers with one thread's key and
+     * demangles them on another (atexit handlers, the canary of a shared frame). */
+    *(uintptr_t *) (t + TCB_OFF_STACK_GUARD) = *(uintptr_t *) (creator + TCB_OFF_STACK_GUARD);
+    *(uintptr_t *) (t + TCB_OFF_POINTER_GUARD) = *(uintptr_t *) (creator + TCB_OFF_POINTER_GUARD);
+    /* CLONE_PARENT_SETTID writes the tid here before clone returns; 0 until then. */
+    *spn_tcb_tid_word(tcb) = 0;
+    /* The new thread registers rseq itself; until then sched_getcpu must not trust the
+     * area (a reused TCB still holds the previous thread's cpu). */
+    int32_t *rseq_cpu_id = (int32_t *) (t + glibc.rseq_offset + 4);
+    *rseq_cpu_id = RSEQ_CPU_ID_UNINITIALIZED;
+}
+
+void spn_tcb_adopt(void *tcb)
+{
+    char *t = tcb;
+    /* In a child whose pid namespace is new, the kernel's PARENT_SETTID value is the
+     * parent's view; mutex owner ids must be the thread's own view. */
+    *spn_tcb_tid_word(tcb) = (int32_t) syscall(SYS_gettid);
+
+    /* rseq: the kernel drops the registration for CLONE_VM children; register again so
+     * sched_getcpu() reads the cpu from user space, or mark the fallback. */
+    void *rseq_area = t + glibc.rseq_offset;
+    int32_t *rseq_cpu_id = (int32_t *) ((char *) rseq_area + 4);
+    if (glibc.rseq_size == 0
+        || syscall(SYS_rseq, rseq_area, RSEQ_AREA_SIZE, 0, RSEQ_SIG) != 0)
+        *rseq_cpu_id = RSEQ_CPU_ID_REGISTRATION_FAILED;
+
+    /* isalpha() and friends read per-thread table pointers. */
+    glibc.ctype_init();
+
+    /* An empty robust list (it points at itself), so robust mutexes work and the kernel
+     * releases them if the thread dies holding one. */
+    struct robust_head *head = (struct robust_head *) (t + glibc.robust_offset);
+    head->list = head;
+    head->futex_offset = glibc.robust_futex_offset;
+    head->list_op_pending = NULL;
+    syscall(SYS_set_robust_list, head, sizeof *head);
+}
+
+/* ---- signals --------------------------------------------------------------------------- */
+
+void spn_block_async_signals(void *old_sigset)
+{
+    sigset_t async;
+    sigfillset(&async);
+    /* Synchronous fault signals stay deliverable: a faulting task must reach HotSpot's
+     * handler (hs_err report), never die silently with the signal blocked. */
+    sigdelset(&async, SIGSEGV);
+    sigdelset(&async, SIGBUS);
+    sigdelset(&async, SIGFPE);
+    sigdelset(&async, SIGILL);
+    sigdelset(&async, SIGTRAP);
+    sigdelset(&async, SIGSYS);
+    pthread_sigmask(SIG_BLOCK, &async, (sigset_t *) old_sigset);
+}
+
+void spn_restore_signals(const void *old_sigset)
+{
+    pthread_sigmask(SIG_SETMASK, (const sigset_t *) old_sigset, NULL);
+}
+
+pid_t spn_gettid(void)
+{
+    return (pid_t) syscall(SYS_gettid);
+}
+
+const char *spn_strerror(int err)
+{
+    /* strerrorname_np would be nicer but needs glibc 2.32; the text is what users read. */
+    return strerror(err);
+}
