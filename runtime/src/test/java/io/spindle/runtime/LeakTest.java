@@ -1,0 +1,65 @@
+package io.spindle.runtime;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Ten thousand start/join cycles leave the mappings and the resident size flat.
+ * Tolerances: mappings may move by 16 lines (the JVM maps and unmaps on its own: code cache,
+ * GC regions, JNA's temporary memory); RSS by 16 MiB (heap growth from the test's own
+ * garbage). A leak of one stack per cycle would add 20,000 mappings; one TCB per cycle
+ * (~4 KiB) would add ~40 MiB.
+ */
+class LeakTest {
+    static final int CYCLES = 10_000;
+    static final long MAPS_TOLERANCE = 16;
+    static final long RSS_TOLERANCE_KIB = 16 * 1024;
+
+    private static void cycles(NativeThread.Builder builder, NativeFunction fn, int n) {
+        for (int i = 0; i < n; i++) {
+            assertEquals(i, builder.start(fn, i).join());
+        }
+    }
+
+    private static void assertFlat(NativeThread.Builder builder, String what) throws Exception {
+        NativeFunction fn = TestLib.fn("spn_test_return_arg");
+        cycles(builder, fn, 500); // warm up: JIT, JNA, caches at their working size
+        System.gc();
+        long maps0 = TestLib.mapsCount();
+        long rss0 = TestLib.rssKiB();
+        long stacks0 = GuardedStack.liveCount();
+        long tcbs0 = NativeThread.liveTcbs();
+        cycles(builder, fn, CYCLES);
+        System.gc();
+        long maps1 = TestLib.mapsCount();
+        long rss1 = TestLib.rssKiB();
+        System.out.printf("%s: maps %d -> %d, RSS %d -> %d KiB, stacks %d -> %d, TCBs %d -> %d%n",
+                what, maps0, maps1, rss0, rss1, stacks0, GuardedStack.liveCount(), tcbs0, NativeThread.liveTcbs());
+        assertEquals(stacks0, GuardedStack.liveCount(), what + ": every stack released or cached");
+        assertEquals(tcbs0, NativeThread.liveTcbs(), what + ": every TCB released or cached");
+        assertTrue(maps1 - maps0 <= MAPS_TOLERANCE, what + ": /proc/self/maps grew from " + maps0 + " to " + maps1);
+        assertTrue(rss1 - rss0 <= RSS_TOLERANCE_KIB, what + ": RSS grew from " + rss0 + " to " + rss1 + " KiB");
+    }
+
+    @Test
+    void cachedStartJoinCyclesLeaveMapsAndRssFlat() throws Exception {
+        assertFlat(NativeThread.builder(), "cached");
+    }
+
+    @Test
+    void uncachedStartJoinCyclesLeaveMapsAndRssFlat() throws Exception {
+        assertFlat(NativeThread.builder().cached(false), "uncached");
+    }
+
+    @Test
+    void trimmingTheCachesReleasesEverything() {
+        NativeFunction fn = TestLib.fn("spn_test_return_arg");
+        long stacksBefore = GuardedStack.liveCount();
+        cycles(NativeThread.builder(), fn, 10);
+        assertTrue(GuardedStack.liveCount() >= 1, "a joined thread's stack went to the cache");
+        NativeThread.trimCaches();
+        assertEquals(0, GuardedStack.liveCount(), "trim unmaps every cached stack (was " + stacksBefore + " before)");
+        assertEquals(0, NativeThread.liveTcbs(), "trim frees every cached TCB");
+    }
+}

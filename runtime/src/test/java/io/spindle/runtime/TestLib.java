@@ -1,0 +1,69 @@
+package io.spindle.runtime;
+
+import com.sun.jna.Library;
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Pointer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** The test-only native library (src/test/c) and small /proc readers shared by the tests. */
+final class TestLib {
+    static final String NAME = "spindle_runtime_test";
+    static final NativeLibrary LIBRARY = NativeLibrary.getInstance(NAME);
+
+    /** Helpers that Java calls directly (not on raw threads). */
+    interface Direct extends Library {
+        Direct INSTANCE = Native.load(NAME, Direct.class);
+
+        void spn_test_open_gate(Pointer gate);
+
+        long spn_test_settid_misses(int parentSettid, int rounds);
+    }
+
+    private TestLib() {}
+
+    static NativeFunction fn(String symbol) {
+        return NativeFunction.of(LIBRARY, symbol);
+    }
+
+    /** A zeroed native int for a gate or a counter. */
+    static Memory word() {
+        Memory m = new Memory(8);
+        m.clear();
+        return m;
+    }
+
+    static long mapsCount() throws IOException {
+        try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.count();
+        }
+    }
+
+    /** Resident set size in KiB (VmRSS). */
+    static long rssKiB() throws IOException {
+        return statusField("VmRSS:");
+    }
+
+    static long statusField(String name) throws IOException {
+        List<String> lines = Files.readAllLines(Path.of("/proc/self/status"));
+        for (String line : lines) {
+            if (line.startsWith(name)) {
+                return Long.parseLong(line.substring(name.length()).trim().split("\\s+")[0]);
+            }
+        }
+        throw new IllegalStateException(name + " not in /proc/self/status");
+    }
+
+    static boolean isRoot() throws IOException {
+        // Uid: real effective saved fs
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("Uid:")) return line.split("\\s+")[2].equals("0");
+        }
+        return false;
+    }
+}
