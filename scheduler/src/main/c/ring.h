@@ -1,0 +1,85 @@
+/*
+ * ring.h: the C side of the off-heap MPMC ring drawn in spindle_sched.h. The Java side
+ * (io.spindle.scheduler.internal.OffHeapRing) is the same algorithm, line for line, over
+ * VarHandles; both follow JCTools' MpmcArrayQueue.offer/poll.
+ */
+#ifndef SPINDLE_RING_H
+#define SPINDLE_RING_H
+
+#include "spindle_sched.h"
+
+#include <stdatomic.h>
+
+#define lv_i64(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define lp_i64(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define so_i64(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define cas_i64(p, expect, v) \
+    __atomic_compare_exchange_n((p), &(int64_t){(expect)}, (v), 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)
+
+static inline struct spn_ring_slot *ring_slot(struct spn_ring *r, int64_t index)
+{
+    return &r->slots[index & r->mask];
+}
+
+/* 1 if offered, 0 if full or closed. e must be non-zero (0 means "empty" to poll). */
+static inline int ring_offer(struct spn_ring *r, int64_t e)
+{
+    const int64_t capacity = r->capacity;
+    int64_t c_index = INT64_MIN; /* consumer index cached across retries, as JCTools does */
+    for (;;) {
+        const int64_t p_index = lv_i64(&r->producer_index);
+        if (p_index & SPN_RING_CLOSED)
+            return 0;
+        struct spn_ring_slot *slot = ring_slot(r, p_index);
+        const int64_t seq = lv_i64(&slot->sequence);
+        if (seq < p_index) {
+            /* The slot still holds the element from one lap ago: full, unless the consumer
+             * moved on since we last looked. */
+            if (p_index - capacity >= c_index
+                && p_index - capacity >= (c_index = lv_i64(&r->consumer_index)))
+                return 0;
+            continue;
+        }
+        if (seq > p_index)
+            continue; /* another producer claimed this index: read again */
+        if (cas_i64(&r->producer_index, p_index, p_index + 1)) {
+            so_i64(&slot->element, e);
+            so_i64(&slot->sequence, p_index + 1); /* publishes the element */
+            return 1;
+        }
+    }
+}
+
+/* The element, or 0 when empty. */
+static inline int64_t ring_poll(struct spn_ring *r)
+{
+    int64_t p_index = -1;
+    for (;;) {
+        const int64_t c_index = lv_i64(&r->consumer_index);
+        struct spn_ring_slot *slot = ring_slot(r, c_index);
+        const int64_t seq = lv_i64(&slot->sequence);
+        const int64_t expected = c_index + 1;
+        if (seq < expected) {
+            /* Not yet published. Empty only if no producer has claimed this index. */
+            if (c_index >= p_index
+                && c_index == (p_index = lv_i64(&r->producer_index) & ~SPN_RING_CLOSED))
+                return 0;
+            continue; /* claimed but not yet written: the producer is mid-offer */
+        }
+        if (seq > expected)
+            continue; /* another consumer took it: read again */
+        if (cas_i64(&r->consumer_index, c_index, c_index + 1)) {
+            const int64_t e = lp_i64(&slot->element); /* ordered by the acquire of seq */
+            so_i64(&slot->sequence, c_index + r->capacity); /* hand the slot to the next lap */
+            return e;
+        }
+    }
+}
+
+/* A racy emptiness check: exact when no offer or poll is in flight. */
+static inline int ring_is_empty(struct spn_ring *r)
+{
+    return lv_i64(&r->consumer_index) >= (lv_i64(&r->producer_index) & ~SPN_RING_CLOSED);
+}
+
+#endif /* SPINDLE_RING_H */

@@ -1,0 +1,522 @@
+/*
+ * sched.c: Spindle's workers: raw clone threads that run native tasks submitted from Java.
+ *
+ * THE PROBLEM. Java threads submit tasks into an off-heap ring (ring.h); C workers poll it.
+ * A worker with nothing to do must not burn a core forever, so it sleeps on a futex. A
+ * submitter must then wake it, and a wake is a system call (~1 us here) plus a cross-CPU
+ * wake-up (tens of us). Waking on every submission would cost more than the tasks, and
+ * would be pointless while some worker is awake and looking anyway. Sleeping too eagerly
+ * loses the next task's latency; not at all loses a core.
+ *
+ * REJECTED. A condition variable per worker (a lock and a syscall per submission). A
+ * submitter that always FUTEX_WAKEs (a syscall per task). Workers that poll with sleeps
+ * (latency, and CPU at idle). A single "someone sleeps" flag without a spinning count (a
+ * burst of submissions would wake every worker at once: a thundering herd on 2 cores).
+ *
+ * THE RULE (Go's scheduler, proc.go: wakep and the spinning Ms):
+ *   - An idle worker first *spins* (polls without sleeping) for spin_ns; nspinning counts
+ *     such workers. Then it parks: nparked++, re-check the ring, FUTEX_WAIT on wake_seq.
+ *   - A submitter, after publishing its task, issues a full fence (StoreLoad) and wakes one
+ *     worker only if nobody spins (nspinning == 0) and somebody sleeps (nparked > 0), and
+ *     only if no wake-up is already on its way (cas waking 0 -> 1). One wake at a time.
+ *   - A spinning worker that finds work stops spinning; if it was the last spinner and
+ *     workers sleep, it wakes one more, in case more work follows (the wake chains through
+ *     the workers as long as work keeps coming).
+ * So a busy runtime costs no system call per task, an idle one costs no CPU after spin_ns,
+ * and a burst wakes the workers one by one.
+ *
+ * WHY NO WAKE-UP IS LOST (the delicate dance, see park() and spn_sched_wake_one()):
+ *   submitter:  publish task; fence;  read nspinning, nparked, waking
+ *   worker:     epoch = wake_seq; nparked++ (seq-cst); nspinning-- (seq-cst); re-check ring;
+ *               futex_wait(wake_seq, epoch)
+ *   Both sides store then load with a full fence between (Dekker): either the worker's
+ *   re-check sees the task, or the submitter sees nparked > 0 and nspinning == 0 and wakes.
+ *   A wake that comes after the epoch was read changes wake_seq, so the futex_wait returns
+ *   at once instead of sleeping through it. If the submitter saw nspinning > 0, that spinner
+ *   had not yet decremented it, so its later re-check sees the task. If it saw waking == 1,
+ *   the worker on its way clears waking *before* it polls, so it sees the task too.
+ *
+ * Joins use the same discipline on each task's state word: the joiner sets a waiter bit
+ * with a cas and sleeps on the word; the worker exchanges in DONE and wakes only if the old
+ * value had the bit. A join of a finished task is a load.
+ */
+#define _GNU_SOURCE
+#include "spindle_sched.h"
+#include "ring.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <linux/futex.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define lv_i32(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define sv_i32(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define xadd(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+#define xchg(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+#define stat_inc(p) __atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED)
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+static int futex_wait(void *word, uint32_t expected, const struct timespec *rel)
+{
+    return (int) syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, rel, NULL, 0);
+}
+
+static void futex_wake(void *word, int n)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct timespec to_timespec(int64_t ns)
+{
+    struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+    return ts;
+}
+
+/* ---- layout ------------------------------------------------------------------------------ */
+
+SPN_EXPORT int64_t spn_sched_layout(int key)
+{
+    switch ((enum spn_layout_key) key) {
+    case SPN_L_RING_PRODUCER_INDEX: return offsetof(struct spn_ring, producer_index);
+    case SPN_L_RING_CONSUMER_INDEX: return offsetof(struct spn_ring, consumer_index);
+    case SPN_L_RING_CAPACITY: return offsetof(struct spn_ring, capacity);
+    case SPN_L_RING_MASK: return offsetof(struct spn_ring, mask);
+    case SPN_L_RING_SLOTS: return offsetof(struct spn_ring, slots);
+    case SPN_L_RING_SLOT_SIZE: return sizeof(struct spn_ring_slot);
+    case SPN_L_RING_SLOT_SEQUENCE: return offsetof(struct spn_ring_slot, sequence);
+    case SPN_L_RING_SLOT_ELEMENT: return offsetof(struct spn_ring_slot, element);
+    case SPN_L_TASK_SIZE: return sizeof(struct spn_task);
+    case SPN_L_TASK_FN: return offsetof(struct spn_task, fn);
+    case SPN_L_TASK_ARG: return offsetof(struct spn_task, arg);
+    case SPN_L_TASK_RESULT: return offsetof(struct spn_task, result);
+    case SPN_L_TASK_STATE: return offsetof(struct spn_task, state);
+    case SPN_L_TASK_REFS: return offsetof(struct spn_task, refs);
+    case SPN_L_TASK_INDEX: return offsetof(struct spn_task, index);
+    case SPN_L_TASK_NEXT_FREE: return offsetof(struct spn_task, next_free);
+    case SPN_L_TASK_GROUP: return offsetof(struct spn_task, group);
+    case SPN_L_TASK_GROUP_SLOT: return offsetof(struct spn_task, group_slot);
+    case SPN_L_GROUP_STATE: return offsetof(struct spn_group, state);
+    case SPN_L_GROUP_CANCELLED: return offsetof(struct spn_group, cancelled);
+    case SPN_L_GROUP_REMAINING: return offsetof(struct spn_group, remaining);
+    case SPN_L_GROUP_COUNT: return offsetof(struct spn_group, count);
+    case SPN_L_GROUP_RESULTS: return offsetof(struct spn_group, results);
+    case SPN_L_SCHED_SUBMIT: return offsetof(struct spn_sched, submit);
+    case SPN_L_SCHED_COMPLETIONS: return offsetof(struct spn_sched, completions);
+    case SPN_L_SCHED_POOL_CHUNK_COUNT: return offsetof(struct spn_sched, pool_chunk_count);
+    case SPN_L_SCHED_POOL_HEAD: return offsetof(struct spn_sched, pool_head);
+    case SPN_L_SCHED_NSPINNING: return offsetof(struct spn_sched, nspinning);
+    case SPN_L_SCHED_NPARKED: return offsetof(struct spn_sched, nparked);
+    case SPN_L_SCHED_WAKING: return offsetof(struct spn_sched, waking);
+    case SPN_L_SCHED_WAKE_SEQ: return offsetof(struct spn_sched, wake_seq);
+    case SPN_L_SCHED_SHUTDOWN: return offsetof(struct spn_sched, shutdown);
+    case SPN_L_SCHED_CHUNKS: return offsetof(struct spn_sched, chunks);
+    case SPN_L_SCHED_STATS: return offsetof(struct spn_sched, stats);
+    case SPN_L_STATS_SIZE: return sizeof(struct spn_worker_stats);
+    case SPN_L_STATS_TASKS_RUN: return offsetof(struct spn_worker_stats, tasks_run);
+    case SPN_L_STATS_PARKS: return offsetof(struct spn_worker_stats, parks);
+    case SPN_L_STATS_WAKEUPS: return offsetof(struct spn_worker_stats, wakeups);
+    case SPN_L_STATS_STEALS: return offsetof(struct spn_worker_stats, steals);
+    case SPN_L_STATS_CANCELLED: return offsetof(struct spn_worker_stats, cancelled);
+    case SPN_L_STATS_TID: return offsetof(struct spn_worker_stats, tid);
+    case SPN_L_POOL_CHUNK: return SPN_POOL_CHUNK;
+    case SPN_L_RING_CLOSED_BIT: return SPN_RING_CLOSED;
+    case SPN_L_KEY_COUNT: return SPN_L_KEY_COUNT;
+    }
+    return -1;
+}
+
+/* ---- rings -------------------------------------------------------------------------------- */
+
+SPN_EXPORT struct spn_ring *spn_ring_create(int64_t capacity)
+{
+    if (capacity < 2 || (capacity & (capacity - 1)) != 0)
+        return NULL;
+    size_t size = sizeof(struct spn_ring) + (size_t) capacity * sizeof(struct spn_ring_slot);
+    struct spn_ring *r = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
+    if (!r)
+        return NULL;
+    memset(r, 0, sizeof *r);
+    r->capacity = capacity;
+    r->mask = capacity - 1;
+    for (int64_t i = 0; i < capacity; i++) {
+        r->slots[i].sequence = i;
+        r->slots[i].element = 0;
+    }
+    return r;
+}
+
+SPN_EXPORT void spn_ring_destroy(struct spn_ring *r) { free(r); }
+SPN_EXPORT int spn_ring_offer(struct spn_ring *r, int64_t e) { return ring_offer(r, e); }
+SPN_EXPORT int64_t spn_ring_poll(struct spn_ring *r) { return ring_poll(r); }
+
+/* ---- the descriptor pool ------------------------------------------------------------------ */
+
+static inline struct spn_task *task_at(struct spn_sched *s, int32_t index)
+{
+    struct spn_task *chunk = (struct spn_task *) s->chunks[index >> SPN_POOL_CHUNK_SHIFT];
+    return &chunk[index & (SPN_POOL_CHUNK - 1)];
+}
+
+/* Pushes the chain first..last (already linked through next_free) in one cas. A push never
+ * suffers ABA (it does not read the old head's successor); the tag still advances so that
+ * a concurrent pop that read the old head fails its cas. */
+static void pool_push_chain(struct spn_sched *s, struct spn_task *first, struct spn_task *last)
+{
+    uint64_t head = __atomic_load_n(&s->pool_head, __ATOMIC_ACQUIRE);
+    for (;;) {
+        __atomic_store_n(&last->next_free, (int32_t) (head & 0xffffffffu), __ATOMIC_RELAXED);
+        uint64_t next = ((head >> 32) + 1) << 32 | (uint32_t) (first->index + 1);
+        if (__atomic_compare_exchange_n(&s->pool_head, &head, next, 0, __ATOMIC_RELEASE,
+                                        __ATOMIC_ACQUIRE))
+            return;
+    }
+}
+
+/* Allocates and formats a chunk of descriptors; the caller publishes it (Java records it in
+ * its own table first, then calls spn_pool_push_chunk). 0 when the pool is at its limit. */
+SPN_EXPORT int64_t spn_pool_add_chunk(struct spn_sched *s)
+{
+    int64_t n = s->pool_chunk_count;
+    if (n >= SPN_POOL_MAX_CHUNKS)
+        return 0;
+    struct spn_task *chunk = mmap(NULL, SPN_POOL_CHUNK * sizeof(struct spn_task),
+                                  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (chunk == MAP_FAILED)
+        return 0;
+    for (int i = 0; i < SPN_POOL_CHUNK; i++) {
+        chunk[i].index = (int32_t) (n * SPN_POOL_CHUNK + i);
+        chunk[i].next_free = i + 1 < SPN_POOL_CHUNK ? chunk[i].index + 2 : 0;
+    }
+    __atomic_store_n(&s->chunks[n], (int64_t) chunk, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->pool_chunk_count, n + 1, __ATOMIC_RELEASE);
+    return (int64_t) chunk;
+}
+
+SPN_EXPORT void spn_pool_push_chunk(struct spn_sched *s, struct spn_task *chunk)
+{
+    pool_push_chain(s, &chunk[0], &chunk[SPN_POOL_CHUNK - 1]);
+}
+
+/* ---- completing a task ------------------------------------------------------------------- */
+
+static void tell_poller(struct spn_sched *s, int64_t element)
+{
+    struct spn_ring *completions = (struct spn_ring *) s->completions;
+    /* The ring is large and the poller never waits for workers, so a full ring only means
+     * the poller is behind: let it catch up. Dropping would lose a wake-up. */
+    while (!ring_offer(completions, element))
+        sched_yield();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* publish, then look: pairs with the poller's sleep */
+    if (lv_i32(&s->poller_sleeping)) {
+        xadd(&s->poller_seq, 1);
+        futex_wake(&s->poller_seq, 1);
+    }
+}
+
+/* Moves a word to its final state and wakes whoever registered to wait for it. */
+static void finish_word(struct spn_sched *s, int32_t *state, int32_t final_state, int64_t element)
+{
+    int32_t old = xchg(state, final_state); /* seq-cst: the result is visible before DONE */
+    if (old & SPN_TASK_WAITER_FUTEX)
+        futex_wake(state, INT_MAX);
+    if (old & SPN_TASK_WAITER_JAVA)
+        tell_poller(s, element);
+}
+
+static void pool_push(struct spn_sched *s, struct spn_task *t)
+{
+    pool_push_chain(s, t, t);
+}
+
+static void complete(struct spn_sched *s, struct spn_task *t, int64_t result, int32_t final_state)
+{
+    struct spn_group *g = (struct spn_group *) t->group;
+    if (g) {
+        g->results[t->group_slot] = result;
+        if (final_state == SPN_TASK_CANCELLED)
+            __atomic_store_n(&g->cancelled, 1, __ATOMIC_RELAXED);
+    } else {
+        t->result = result;
+    }
+    finish_word(s, &t->state, final_state, (int64_t) t);
+    if (g && xadd(&g->remaining, -1) == 1) {
+        /* The last task of the batch. Low bit tags a group for the poller. */
+        int32_t group_state = __atomic_load_n(&g->cancelled, __ATOMIC_RELAXED)
+                                  ? SPN_TASK_CANCELLED : SPN_TASK_DONE;
+        finish_word(s, &g->state, group_state, (int64_t) g | 1);
+    }
+    if (xadd(&t->refs, -1) == 1)
+        pool_push(s, t);
+}
+
+/* ---- workers ------------------------------------------------------------------------------ */
+
+static inline struct spn_sched *sched_of(struct spn_worker_stats *w)
+{
+    return (struct spn_sched *) ((char *) (w - w->index) - offsetof(struct spn_sched, stats));
+}
+
+static void run(struct spn_sched *s, struct spn_worker_stats *w, struct spn_task *t)
+{
+    if (__builtin_expect(lv_i32(&s->shutdown) == SPN_CANCEL, 0)) {
+        complete(s, t, 0, SPN_TASK_CANCELLED);
+        stat_inc(&w->cancelled);
+        return;
+    }
+    int64_t result = ((intptr_t (*)(void *)) t->fn)((void *) t->arg);
+    stat_inc(&w->tasks_run);
+    complete(s, t, result, SPN_TASK_DONE);
+}
+
+static struct spn_task *find_work(struct spn_sched *s)
+{
+    return (struct spn_task *) ring_poll((struct spn_ring *) s->submit);
+}
+
+/* Wakes one parked worker if none spins and none is already being woken (Go's wakep). */
+static void wakep(struct spn_sched *s)
+{
+    if (lv_i32(&s->nparked) == 0 || lv_i32(&s->nspinning) != 0)
+        return;
+    int32_t expected = 0;
+    if (!__atomic_compare_exchange_n(&s->waking, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        return;
+    xadd(&s->wake_seq, 1);
+    futex_wake(&s->wake_seq, 1);
+}
+
+/* A spinning worker found work: it stops spinning, and the last spinner wakes the next. */
+static void stop_spinning(struct spn_sched *s)
+{
+    if (xadd(&s->nspinning, -1) == 1)
+        wakep(s);
+}
+
+/* Sleeps until woken; returns with the worker counted as spinning again. */
+static void park(struct spn_sched *s, struct spn_worker_stats *w)
+{
+    uint32_t epoch = __atomic_load_n(&s->wake_seq, __ATOMIC_ACQUIRE);
+    xadd(&s->nparked, 1);
+    xadd(&s->nspinning, -1);
+    /* Delicate dance: we are counted as parked (seq-cst) before this re-check, so a task
+     * published after it is seen by its submitter's check of nparked/nspinning. */
+    if (ring_is_empty((struct spn_ring *) s->submit) && lv_i32(&s->shutdown) == SPN_RUNNING) {
+        stat_inc(&w->parks);
+        /* Might be woken up spuriously (or by a wake meant for another): that's allowed. */
+        if (futex_wait(&s->wake_seq, epoch, NULL) == 0)
+            stat_inc(&w->wakeups);
+    }
+    xadd(&s->nspinning, 1);
+    xadd(&s->nparked, -1);
+    sv_i32(&s->waking, 0); /* before we poll: see the comment at the top */
+}
+
+SPN_EXPORT intptr_t spn_worker_main(void *arg)
+{
+    struct spn_worker_stats *w = arg;
+    struct spn_sched *s = sched_of(w);
+    w->tid = syscall(SYS_gettid);
+    xadd(&s->nspinning, 1); /* a new worker starts by looking for work */
+    for (;;) {
+        /* Spinning: look for work until spin_ns pass without any. */
+        int64_t deadline = now_ns() + s->spin_ns;
+        struct spn_task *t = NULL;
+        for (unsigned i = 1;; i++) {
+            if ((t = find_work(s)) != NULL)
+                break;
+            int32_t shutdown = lv_i32(&s->shutdown);
+            if (shutdown != SPN_RUNNING && ring_is_empty((struct spn_ring *) s->submit)) {
+                xadd(&s->nspinning, -1);
+                return 0; /* the ring is closed before shutdown is set: nothing more comes */
+            }
+            cpu_relax();
+            if ((i & 63) == 0 && now_ns() > deadline) {
+                park(s, w);
+                deadline = now_ns() + s->spin_ns;
+            }
+        }
+        stop_spinning(s);
+        /* Running: drain the ring without touching the spinning count per task. */
+        do {
+            run(s, w, t);
+        } while ((t = find_work(s)) != NULL);
+        xadd(&s->nspinning, 1);
+    }
+}
+
+/* ---- Java's side of parking and joining --------------------------------------------------- */
+
+/* A Java submitter saw a sleeper and no spinner, and won the cas on waking. */
+SPN_EXPORT void spn_sched_wake_one(struct spn_sched *s)
+{
+    xadd(&s->wake_seq, 1);
+    futex_wake(&s->wake_seq, 1);
+}
+
+/* Platform-thread join: sleeps on the state word until it is final. 0 or ETIMEDOUT. */
+static int wait_word(int32_t *state, int64_t timeout_ns)
+{
+    int64_t deadline = timeout_ns < 0 ? 0 : now_ns() + timeout_ns;
+    for (;;) {
+        int32_t cur = lv_i32(state);
+        if ((cur & SPN_TASK_STATE_MASK) >= SPN_TASK_DONE)
+            return 0;
+        if (!(cur & SPN_TASK_WAITER_FUTEX)) {
+            /* Register first: the worker wakes only if it sees the bit in what it replaces. */
+            if (!__atomic_compare_exchange_n(state, &cur, cur | SPN_TASK_WAITER_FUTEX, 0,
+                                             __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+                continue;
+            cur |= SPN_TASK_WAITER_FUTEX;
+        }
+        struct timespec rel, *relp = NULL;
+        if (timeout_ns >= 0) {
+            int64_t left = deadline - now_ns();
+            if (left <= 0)
+                return ETIMEDOUT;
+            rel = to_timespec(left);
+            relp = &rel;
+        }
+        futex_wait(state, (uint32_t) cur, relp); /* spurious returns loop */
+    }
+}
+
+SPN_EXPORT int spn_task_wait(struct spn_task *t, int64_t timeout_ns)
+{
+    return wait_word(&t->state, timeout_ns);
+}
+
+SPN_EXPORT int spn_group_wait(struct spn_group *g, int64_t timeout_ns)
+{
+    return wait_word(&g->state, timeout_ns);
+}
+
+/* The completion poller: up to max elements (task addresses; groups with the low bit set)
+ * into out. Sleeps while there are none. Returns the count, 0 on timeout, -1 once stopped
+ * and drained. */
+SPN_EXPORT int spn_completions_take(struct spn_sched *s, int64_t *out, int max, int64_t timeout_ns)
+{
+    struct spn_ring *completions = (struct spn_ring *) s->completions;
+    for (;;) {
+        int n = 0;
+        int64_t e;
+        while (n < max && (e = ring_poll(completions)) != 0)
+            out[n++] = e;
+        if (n > 0)
+            return n;
+        if (lv_i32(&s->poller_stop))
+            return -1;
+        uint32_t seq = __atomic_load_n(&s->poller_seq, __ATOMIC_ACQUIRE);
+        sv_i32(&s->poller_sleeping, 1);
+        /* Delicate dance, as in park(): sleeping is published before the re-check. */
+        if (!ring_is_empty(completions) || lv_i32(&s->poller_stop)) {
+            sv_i32(&s->poller_sleeping, 0);
+            continue;
+        }
+        struct timespec rel = to_timespec(timeout_ns);
+        int r = futex_wait(&s->poller_seq, seq, timeout_ns < 0 ? NULL : &rel);
+        int timed_out = r != 0 && errno == ETIMEDOUT;
+        sv_i32(&s->poller_sleeping, 0);
+        if (timed_out && ring_is_empty(completions))
+            return 0;
+    }
+}
+
+SPN_EXPORT void spn_poller_stop(struct spn_sched *s)
+{
+    sv_i32(&s->poller_stop, 1);
+    xadd(&s->poller_seq, 1);
+    futex_wake(&s->poller_seq, INT_MAX);
+}
+
+/* ---- life cycle --------------------------------------------------------------------------- */
+
+#define COMPLETION_RING_CAPACITY 65536
+
+SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spin_ns,
+                                struct spn_sched **out)
+{
+    if (nworkers < 1 || spin_ns < 0)
+        return EINVAL;
+    size_t size = sizeof(struct spn_sched) + (size_t) nworkers * sizeof(struct spn_worker_stats);
+    struct spn_sched *s = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
+    if (!s)
+        return ENOMEM;
+    memset(s, 0, size);
+    struct spn_ring *submit = spn_ring_create(ring_capacity);
+    struct spn_ring *completions = spn_ring_create(COMPLETION_RING_CAPACITY);
+    if (!submit || !completions) {
+        spn_ring_destroy(submit);
+        spn_ring_destroy(completions);
+        free(s);
+        return submit ? ENOMEM : EINVAL;
+    }
+    s->submit = (int64_t) submit;
+    s->completions = (int64_t) completions;
+    s->spin_ns = spin_ns;
+    s->nworkers = nworkers;
+    for (int i = 0; i < nworkers; i++)
+        s->stats[i].index = i;
+    *out = s;
+    return 0;
+}
+
+/* Tells the workers to stop: SPN_DRAIN after the ring was closed, or SPN_CANCEL. */
+SPN_EXPORT void spn_sched_shutdown(struct spn_sched *s, int mode)
+{
+    sv_i32(&s->shutdown, mode);
+    xadd(&s->wake_seq, 1);
+    futex_wake(&s->wake_seq, INT_MAX);
+}
+
+/* Only after every worker was joined and the poller stopped. */
+SPN_EXPORT void spn_sched_destroy(struct spn_sched *s)
+{
+    for (int64_t i = 0; i < s->pool_chunk_count; i++)
+        munmap((void *) s->chunks[i], SPN_POOL_CHUNK * sizeof(struct spn_task));
+    spn_ring_destroy((struct spn_ring *) s->submit);
+    spn_ring_destroy((struct spn_ring *) s->completions);
+    free(s);
+}
+
+SPN_EXPORT struct spn_worker_stats *spn_sched_worker(struct spn_sched *s, int index)
+{
+    return &s->stats[index];
+}
+
+/* Groups: one allocation per batch, freed by the Java handle after the batch is done. */
+SPN_EXPORT struct spn_group *spn_group_create(int64_t count)
+{
+    size_t size = sizeof(struct spn_group) + (size_t) count * sizeof(int64_t);
+    struct spn_group *g = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
+    if (!g)
+        return NULL;
+    memset(g, 0, sizeof *g);
+    g->state = SPN_TASK_QUEUED;
+    g->remaining = count;
+    g->count = count;
+    return g;
+}
+
+SPN_EXPORT void spn_group_destroy(struct spn_group *g) { free(g); }

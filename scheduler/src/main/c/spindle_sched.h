@@ -1,0 +1,226 @@
+/*
+ * spindle_sched.h: every off-heap structure the scheduler shares between Java and C,
+ * defined once, here. The Java mirror (io.spindle.scheduler.internal.Layout) reads the same
+ * fields through VarHandles and checks its offsets against spn_sched_layout() when the
+ * library loads; a mismatch stops the load.
+ *
+ * Access discipline (JCTools' names, on both sides of the language boundary):
+ *   lv_/lvX  load-acquire ("volatile load")     sv_  seq-cst store
+ *   lp_      plain (relaxed) load                sp_  plain (relaxed) store
+ *   so_      store-release ("ordered store")     cas_ compare-and-swap (seq-cst)
+ *   xchg_    atomic exchange                     xadd_ atomic fetch-and-add
+ */
+#ifndef SPINDLE_SCHED_H
+#define SPINDLE_SCHED_H
+
+#include <stdint.h>
+
+#define SPN_EXPORT __attribute__((visibility("default")))
+#define SPN_CACHE_LINE 64
+
+/* ---------------------------------------------------------------------------------------
+ * The ring: a bounded MPMC queue of non-zero 64-bit elements, Vyukov's algorithm as JCTools'
+ * MpmcArrayQueue implements it (sequence-numbered slots), off-heap. Java threads offer
+ * submissions; C workers poll them; the completion ring runs the other way.
+ *
+ * producerIndex(8b), pad(56b) | pad(64b) | consumerIndex(8b), pad(56b) | pad(64b) |
+ * capacity(8b), mask(8b), pad(48b) | slot[0] = sequence(8b), element(8b) | slot[1] ...
+ *
+ * Slot i starts with sequence i. A producer that claims index p (cas on producerIndex)
+ * writes the element, then so_ sequence = p + 1. A consumer that claims index c waits for
+ * sequence c + 1, takes the element, then so_ sequence = c + capacity (free for the
+ * producer one lap later). Bit 62 of producerIndex closes the ring: no offer succeeds after
+ * it is set, so "accepted" and "rejected" are decided by one cas.
+ * ------------------------------------------------------------------------------------- */
+#define SPN_RING_CLOSED (INT64_C(1) << 62)
+
+struct spn_ring_slot {
+    int64_t sequence;
+    int64_t element;
+};
+
+struct spn_ring {
+    int64_t producer_index;
+    char pad0[56];
+    char pad1[64];
+    int64_t consumer_index;
+    char pad2[56];
+    char pad3[64];
+    int64_t capacity;
+    int64_t mask;
+    char pad4[48];
+    struct spn_ring_slot slots[];
+};
+
+/* ---------------------------------------------------------------------------------------
+ * A task descriptor: one cache line, recycled through the pool below.
+ *
+ * fn(8b), arg(8b), result(8b), state(4b), refs(4b) | index(4b), next_free(4b), group(8b),
+ * group_slot(8b), reserved(8b)
+ *
+ * state is the futex joiners sleep on. refs counts owners: the run (dropped by the worker
+ * when the task ends) and, for spawn(), the Java handle (dropped when it has read the
+ * result). The last owner pushes the descriptor back to the pool.
+ * ------------------------------------------------------------------------------------- */
+enum spn_task_state {
+    SPN_TASK_FREE = 0,
+    SPN_TASK_QUEUED = 1,
+    SPN_TASK_RUNNING = 2,
+    SPN_TASK_DONE = 3,
+    SPN_TASK_CANCELLED = 4,
+};
+#define SPN_TASK_STATE_MASK 0xff
+#define SPN_TASK_WAITER_FUTEX 0x100 /* a platform thread sleeps on the word: FUTEX_WAKE it */
+#define SPN_TASK_WAITER_JAVA 0x200  /* a Java waiter is registered: tell the poller */
+
+struct spn_task {
+    int64_t fn;
+    int64_t arg;
+    int64_t result;
+    int32_t state;
+    int32_t refs;
+    int32_t index;
+    int32_t next_free; /* index + 1 of the next free descriptor; 0 ends the list */
+    int64_t group;     /* struct spn_group * or 0 */
+    int64_t group_slot;
+    int64_t reserved;
+};
+
+/* ---------------------------------------------------------------------------------------
+ * A group: the results of a batch (spawnAll), one allocation for the whole batch.
+ *
+ * state(4b), cancelled(4b), remaining(8b), count(8b), pad(40b) | results[count] (8b each)
+ *
+ * Each task of the batch writes its result slot and decrements remaining; the one that
+ * takes it to zero sets state to DONE and wakes the joiners, as a task does.
+ * ------------------------------------------------------------------------------------- */
+struct spn_group {
+    int32_t state;
+    int32_t cancelled; /* set when shutdownNow() cancelled a task of the batch */
+    int64_t remaining;
+    int64_t count;
+    char pad1[40];
+    int64_t results[];
+};
+
+/* ---------------------------------------------------------------------------------------
+ * The descriptor pool: descriptors live in chunks of SPN_POOL_CHUNK that are allocated as
+ * the number of live tasks grows and freed when the runtime closes. Free descriptors form
+ * a Treiber stack linked through next_free; the head packs a 32-bit tag (against ABA on
+ * pop) with index + 1:   head = tag << 32 | (index + 1),  0 in the low half = empty.
+ * ------------------------------------------------------------------------------------- */
+#define SPN_POOL_CHUNK_SHIFT 12
+#define SPN_POOL_CHUNK (1 << SPN_POOL_CHUNK_SHIFT)
+#define SPN_POOL_MAX_CHUNKS 1024 /* 4 M live tasks */
+
+/* ---------------------------------------------------------------------------------------
+ * Per-worker counters: written only by their worker (relaxed), read by anyone (racy
+ * snapshots, fine for statistics). One line each so workers do not share lines.
+ *
+ * tasks_run(8b), parks(8b), wakeups(8b), steals(8b), cancelled(8b), tid(8b), index(8b), pad(8b)
+ * ------------------------------------------------------------------------------------- */
+struct spn_worker_stats {
+    int64_t tasks_run;
+    int64_t parks;
+    int64_t wakeups;
+    int64_t steals;
+    int64_t cancelled;
+    int64_t tid;
+    int64_t index;
+    char pad[8];
+};
+
+/* ---------------------------------------------------------------------------------------
+ * The scheduler's control block.
+ *
+ * submit(8b), completions(8b), pool_chunk_count(8b), spin_ns(8b), nworkers(4b), pad |
+ * pool_head(8b), pad(56b) |
+ * nspinning(4b), nparked(4b), waking(4b), wake_seq(4b), shutdown(4b), pad(44b) |
+ * poller_sleeping(4b), poller_seq(4b), poller_stop(4b), pad(52b) |
+ * chunks[SPN_POOL_MAX_CHUNKS] (8b each) | stats[nworkers] (64b each)
+ * ------------------------------------------------------------------------------------- */
+enum spn_shutdown {
+    SPN_RUNNING = 0,
+    SPN_DRAIN = 1,  /* close(): run everything accepted, then exit */
+    SPN_CANCEL = 2, /* shutdownNow(): cancel what has not started, then exit */
+};
+
+struct spn_sched {
+    int64_t submit;          /* struct spn_ring * */
+    int64_t completions;     /* struct spn_ring *: tasks whose Java waiters must be told */
+    int64_t pool_chunk_count;
+    int64_t spin_ns;
+    int32_t nworkers;
+    char pad0[28];
+
+    uint64_t pool_head;
+    char pad1[56];
+
+    int32_t nspinning; /* workers looking for work without sleeping */
+    int32_t nparked;   /* workers asleep (or about to be) on wake_seq */
+    int32_t waking;    /* 1 while a wake-up is on its way to a worker */
+    uint32_t wake_seq; /* the workers' eventcount: futex word */
+    int32_t shutdown;
+    char pad2[44];
+
+    int32_t poller_sleeping; /* the Java completion poller sleeps on poller_seq */
+    uint32_t poller_seq;
+    int32_t poller_stop;
+    char pad3[52];
+
+    int64_t chunks[SPN_POOL_MAX_CHUNKS];
+    struct spn_worker_stats stats[];
+};
+
+/* ---------------------------------------------------------------------------------------
+ * Layout keys: spn_sched_layout(key) returns the offset or size the Java mirror expects.
+ * Append only; the Java enum lists the same keys in the same order.
+ * ------------------------------------------------------------------------------------- */
+enum spn_layout_key {
+    SPN_L_RING_PRODUCER_INDEX,
+    SPN_L_RING_CONSUMER_INDEX,
+    SPN_L_RING_CAPACITY,
+    SPN_L_RING_MASK,
+    SPN_L_RING_SLOTS,
+    SPN_L_RING_SLOT_SIZE,
+    SPN_L_RING_SLOT_SEQUENCE,
+    SPN_L_RING_SLOT_ELEMENT,
+    SPN_L_TASK_SIZE,
+    SPN_L_TASK_FN,
+    SPN_L_TASK_ARG,
+    SPN_L_TASK_RESULT,
+    SPN_L_TASK_STATE,
+    SPN_L_TASK_REFS,
+    SPN_L_TASK_INDEX,
+    SPN_L_TASK_NEXT_FREE,
+    SPN_L_TASK_GROUP,
+    SPN_L_TASK_GROUP_SLOT,
+    SPN_L_GROUP_STATE,
+    SPN_L_GROUP_CANCELLED,
+    SPN_L_GROUP_REMAINING,
+    SPN_L_GROUP_COUNT,
+    SPN_L_GROUP_RESULTS,
+    SPN_L_SCHED_SUBMIT,
+    SPN_L_SCHED_COMPLETIONS,
+    SPN_L_SCHED_POOL_CHUNK_COUNT,
+    SPN_L_SCHED_POOL_HEAD,
+    SPN_L_SCHED_NSPINNING,
+    SPN_L_SCHED_NPARKED,
+    SPN_L_SCHED_WAKING,
+    SPN_L_SCHED_WAKE_SEQ,
+    SPN_L_SCHED_SHUTDOWN,
+    SPN_L_SCHED_CHUNKS,
+    SPN_L_SCHED_STATS,
+    SPN_L_STATS_SIZE,
+    SPN_L_STATS_TASKS_RUN,
+    SPN_L_STATS_PARKS,
+    SPN_L_STATS_WAKEUPS,
+    SPN_L_STATS_STEALS,
+    SPN_L_STATS_CANCELLED,
+    SPN_L_STATS_TID,
+    SPN_L_POOL_CHUNK,
+    SPN_L_RING_CLOSED_BIT,
+    SPN_L_KEY_COUNT
+};
+
+#endif /* SPINDLE_SCHED_H */

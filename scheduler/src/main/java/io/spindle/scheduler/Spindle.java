@@ -1,0 +1,474 @@
+package io.spindle.scheduler;
+
+import com.sun.jna.Pointer;
+import io.spindle.runtime.GuardedStack;
+import io.spindle.runtime.NativeFunction;
+import io.spindle.runtime.NativeThread;
+import io.spindle.runtime.internal.RuntimeNative;
+import io.spindle.scheduler.internal.CompletionPoller;
+import io.spindle.scheduler.internal.DescriptorPool;
+import io.spindle.scheduler.internal.Layout;
+import io.spindle.scheduler.internal.Memory;
+import io.spindle.scheduler.internal.OffHeapRing;
+import io.spindle.scheduler.internal.SchedNative;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.spindle.scheduler.internal.Layout.*;
+import static io.spindle.scheduler.internal.Memory.INTS;
+import static io.spindle.scheduler.internal.Memory.LONGS;
+
+/**
+ * A pool of raw-clone worker threads that run native tasks ({@code intptr_t fn(void *arg)})
+ * submitted from Java.
+ *
+ * <pre>{@code
+ * try (Spindle spindle = Spindle.builder().workers(2).build()) {
+ *     Task t = spindle.spawn(NativeFunction.of(myLibrary, "checksum"), argPointer);
+ *     long r = t.join();
+ * }
+ * }</pre>
+ *
+ * <p>A spawn writes a recycled off-heap task descriptor and offers its address to an
+ * off-heap MPMC ring (JCTools' MpmcArrayQueue algorithm) that the workers poll: no JNA call,
+ * no system call and no native allocation per task. Only when every worker sleeps and none
+ * is looking for work does a spawn pay for one {@code FUTEX_WAKE} (Go's wakep rule; the
+ * argument is written at the top of {@code sched.c}).
+ *
+ * <p>Every {@link Task} handle must be joined (or checked {@link Task#isDone()} until done):
+ * that is when its descriptor returns to the pool. Use {@link #execute} for tasks whose
+ * result nobody wants, and {@link #spawnAll} for batches (one handle, one allocation).
+ *
+ * <p>Thread-safe. {@link #close()} stops accepting work, runs everything accepted, joins the
+ * workers and frees the native memory; {@link #shutdownNow()} cancels what has not started.
+ */
+public final class Spindle implements AutoCloseable {
+    public static final int DEFAULT_RING_CAPACITY = 16_384;
+    public static final int MAX_RING_CAPACITY = 1 << 30;
+    public static final int MAX_WORKERS = 1024;
+    public static final Duration DEFAULT_SPIN = Duration.ofNanos(50_000);
+
+    private static final AtomicInteger INSTANCES = new AtomicInteger();
+    /** How often a joiner on a platform thread polls the state before it sleeps in the kernel. */
+    static final int JOIN_SPINS = 1 << 12;
+    // The gate's high bit: closing. The rest counts callers inside (they may touch native memory).
+    private static final long CLOSING = 1L << 62;
+
+    static {
+        RuntimeNative.ensureLoaded();
+        Layout.verify();
+    }
+
+    private final String name;
+    private final int workerCount;
+    private final int ringCapacity;
+    private final Duration spin;
+
+    final long sched;
+    final ByteBuffer control;
+    final OffHeapRing submissions;
+    final DescriptorPool pool;
+    final CompletionPoller poller;
+    private final NativeThread[] workers;
+    private final Thread shutdownHook;
+
+    private final AtomicLong gate = new AtomicLong();
+    private final Object closeLock = new Object();
+    private volatile Tombstones tombstones; // set once close() has freed the native memory
+    final Set<TaskGroup> liveGroups = ConcurrentHashMap.newKeySet();
+
+    private Spindle(Builder b) {
+        this.name = b.name != null ? b.name : "spindle-" + INSTANCES.incrementAndGet();
+        this.workerCount = b.workers;
+        this.ringCapacity = b.ringCapacity;
+        this.spin = b.spin;
+        long[] out = new long[1];
+        int err = SchedNative.spn_sched_create(workerCount, ringCapacity, spin.toNanos(), out);
+        if (err != 0) throw new IllegalStateException("could not create the scheduler (errno " + err + ")");
+        this.sched = out[0];
+        this.control = Memory.map(sched, SCHED_HEADER_SIZE + (long) workerCount * STATS_SIZE);
+        this.submissions = new OffHeapRing((long) LONGS.get(control, SCHED_SUBMIT));
+        this.pool = new DescriptorPool(sched, control);
+        this.poller = new CompletionPoller(sched, name + "-completions");
+        this.poller.start();
+        this.workers = new NativeThread[workerCount];
+        NativeThread.Builder threads = NativeThread.builder().stackSize(b.workerStackSize);
+        NativeFunction workerMain = NativeFunction.of(SchedNative.LIBRARY, "spn_worker_main");
+        for (int i = 0; i < workerCount; i++) {
+            workers[i] = threads.start(workerMain, SchedNative.spn_sched_worker(sched, i));
+        }
+        // Raw threads must not be running native code while the JVM tears itself down.
+        this.shutdownHook = new Thread(this::shutdownNow, name + "-shutdown");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A runtime with the defaults: a worker per available processor. */
+    public static Spindle open() {
+        return builder().build();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int workers() {
+        return workerCount;
+    }
+
+    public int ringCapacity() {
+        return ringCapacity;
+    }
+
+    public Duration spinTime() {
+        return spin;
+    }
+
+    // ---- submission ---------------------------------------------------------------------------
+
+    /** Runs {@code fn(arg)} on a worker; waits while the ring is full. */
+    public Task spawn(NativeFunction fn, long arg) {
+        return spawn(fn, arg, true);
+    }
+
+    public Task spawn(NativeFunction fn, Pointer arg) {
+        return spawn(fn, Pointer.nativeValue(arg), true);
+    }
+
+    /** Like {@link #spawn(NativeFunction, long)}, but empty instead of waiting when the ring is full. */
+    public Optional<Task> trySpawn(NativeFunction fn, long arg) {
+        return Optional.ofNullable(spawn(fn, arg, false));
+    }
+
+    /** Runs {@code fn(arg)} with no handle: the worker recycles the descriptor when it ends. */
+    public void execute(NativeFunction fn, long arg) {
+        long address = requireFunction(fn);
+        enterOrReject();
+        try {
+            int index = pool.acquire();
+            prepare(index, address, arg, 0, 0, 1);
+            submit(index, true);
+        } finally {
+            exit();
+        }
+    }
+
+    private Task spawn(NativeFunction fn, long arg, boolean wait) {
+        long address = requireFunction(fn);
+        enterOrReject();
+        try {
+            int index = wait ? pool.acquire() : pool.tryAcquire();
+            if (index < 0) return null;
+            prepare(index, address, arg, 0, 0, 2); // owners: the run and the handle
+            if (!submit(index, wait)) return null;
+            return new Task(this, index);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * Runs {@code fn(args[i])} for every i as one batch with one handle. If the runtime closes
+     * during the call, the tasks not yet accepted are reported as cancelled by the group.
+     */
+    public TaskGroup spawnAll(NativeFunction fn, long[] args) {
+        long address = requireFunction(fn);
+        Objects.requireNonNull(args, "args");
+        if (args.length == 0) throw new IllegalArgumentException("spawnAll needs at least one argument");
+        enterOrReject();
+        try {
+            long group = SchedNative.spn_group_create(args.length);
+            if (group == 0) throw new OutOfMemoryError("native memory for a group of " + args.length + " results");
+            ByteBuffer groupBuffer = Memory.map(group, GROUP_RESULTS + 8L * args.length);
+            int accepted = 0;
+            for (; accepted < args.length; accepted++) {
+                int index = pool.acquire();
+                prepare(index, address, args[accepted], group, accepted, 1);
+                if (offer(index, true) != OffHeapRing.OFFERED) {
+                    pool.discard(index);
+                    break; // closed meanwhile
+                }
+                if ((accepted & 63) == 63) signalWork();
+            }
+            signalWork();
+            int refused = args.length - accepted;
+            if (refused > 0) {
+                if (accepted == 0) {
+                    SchedNative.spn_group_destroy(group);
+                    throw new RejectedExecutionException(name + " is closed");
+                }
+                INTS.setVolatile(groupBuffer, GROUP_CANCELLED, 1);
+                if ((long) LONGS.getAndAdd(groupBuffer, GROUP_REMAINING, (long) -refused) == refused) {
+                    // Every accepted task already ended: nobody else will finish the group.
+                    INTS.setVolatile(groupBuffer, GROUP_STATE, STATE_CANCELLED);
+                }
+            }
+            TaskGroup handle = new TaskGroup(this, group, groupBuffer, args.length, refused);
+            liveGroups.add(handle);
+            return handle;
+        } finally {
+            exit();
+        }
+    }
+
+    private static long requireFunction(NativeFunction fn) {
+        if (fn == null) throw new NullPointerException("native function is null: a task needs code to run");
+        return fn.address();
+    }
+
+    private void prepare(int index, long fn, long arg, long group, long slot, int refs) {
+        ByteBuffer chunk = pool.chunk(index);
+        int offset = DescriptorPool.offset(index);
+        LONGS.set(chunk, offset + TASK_FN, fn);
+        LONGS.set(chunk, offset + TASK_ARG, arg);
+        LONGS.set(chunk, offset + TASK_GROUP, group);
+        LONGS.set(chunk, offset + TASK_GROUP_SLOT, slot);
+        INTS.set(chunk, offset + TASK_REFS, refs);
+        INTS.set(chunk, offset + TASK_STATE, STATE_QUEUED);
+        // Plain writes: the ring's release store of the slot sequence publishes them.
+    }
+
+    /**
+     * Offers and wakes a worker if needed. True once accepted; false if the ring is full and
+     * the caller would not wait. A refused descriptor goes straight back to the pool: nothing
+     * else ever saw it.
+     */
+    private boolean submit(int index, boolean wait) {
+        int r = offer(index, wait);
+        if (r != OffHeapRing.OFFERED) {
+            pool.discard(index);
+            if (r == OffHeapRing.CLOSED) throw new RejectedExecutionException(name + " is closed");
+            return false;
+        }
+        signalWork();
+        return true;
+    }
+
+    /** OFFERED, CLOSED, or FULL (only when !wait; otherwise waits with back-off). */
+    private int offer(int index, boolean wait) {
+        long address = pool.address(index);
+        for (int attempt = 0; ; attempt++) {
+            int r = submissions.offer(address);
+            if (r != OffHeapRing.FULL || !wait) return r;
+            if (attempt == 0) signalWork(); // make sure a worker drains what is there
+            DescriptorPool.backOff(attempt);
+        }
+    }
+
+    /**
+     * Go's wakep from Java: after publishing, a full fence (StoreLoad), then wake one sleeping
+     * worker only if nobody spins and no wake-up is under way. See sched.c for why no
+     * wake-up is lost.
+     */
+    void signalWork() {
+        java.lang.invoke.VarHandle.fullFence();
+        if ((int) INTS.getVolatile(control, SCHED_NSPINNING) == 0
+                && (int) INTS.getVolatile(control, SCHED_NPARKED) > 0
+                && INTS.compareAndSet(control, SCHED_WAKING, 0, 1)) {
+            SchedNative.spn_sched_wake_one(sched);
+        }
+    }
+
+    // ---- the gate: native memory is freed only when nobody is inside ---------------------------
+
+    boolean enter() {
+        if ((gate.getAndIncrement() & CLOSING) != 0) {
+            gate.getAndDecrement();
+            return false;
+        }
+        return true;
+    }
+
+    void exit() {
+        gate.getAndDecrement();
+    }
+
+    private void enterOrReject() {
+        if (!enter()) throw new RejectedExecutionException(name + " is closed");
+    }
+
+    /** After close: what handles that were never joined need. Waits while close is under way. */
+    Tombstones tombstones() {
+        Tombstones t;
+        for (int attempt = 0; (t = tombstones) == null; attempt++) DescriptorPool.backOff(attempt);
+        return t;
+    }
+
+    // ---- statistics ------------------------------------------------------------------------------
+
+    /** Per-worker counters (racy snapshots) and totals. */
+    public SpindleStats stats() {
+        Tombstones t = tombstones;
+        if (t != null) return t.finalStats;
+        if (!enter()) return tombstones().finalStats;
+        try {
+            return readStats();
+        } finally {
+            exit();
+        }
+    }
+
+    private SpindleStats readStats() {
+        List<SpindleStats.Worker> list = new ArrayList<>(workerCount);
+        for (int i = 0; i < workerCount; i++) {
+            int base = SCHED_STATS + i * STATS_SIZE;
+            list.add(new SpindleStats.Worker(i, (int) (long) LONGS.getVolatile(control, base + STATS_TID),
+                    (long) LONGS.getVolatile(control, base + STATS_TASKS_RUN),
+                    (long) LONGS.getVolatile(control, base + STATS_PARKS),
+                    (long) LONGS.getVolatile(control, base + STATS_WAKEUPS),
+                    (long) LONGS.getVolatile(control, base + STATS_STEALS),
+                    (long) LONGS.getVolatile(control, base + STATS_CANCELLED)));
+        }
+        return new SpindleStats(list, submissions.offered(), pool.capacity());
+    }
+
+    /** The workers' kernel thread ids (for /proc inspection). */
+    public int[] workerTids() {
+        int[] tids = new int[workerCount];
+        for (int i = 0; i < workerCount; i++) tids[i] = workers[i].tid();
+        return tids;
+    }
+
+    // ---- shutting down ----------------------------------------------------------------------------
+
+    public boolean isClosed() {
+        return submissions.isClosed() || tombstones != null;
+    }
+
+    /** Stops accepting, runs every accepted task, joins the workers, frees native memory. Idempotent. */
+    @Override
+    public void close() {
+        shutdown(SHUTDOWN_DRAIN);
+    }
+
+    /** Stops accepting; tasks not yet started are cancelled (their joins throw CancellationException). Returns how many. */
+    public long shutdownNow() {
+        return shutdown(SHUTDOWN_CANCEL);
+    }
+
+    private long shutdown(int mode) {
+        synchronized (closeLock) {
+            if (tombstones != null) return 0;
+            submissions.close();                  // 1. every offer from now on is refused
+            SchedNative.spn_sched_shutdown(sched, mode);
+            for (NativeThread w : workers) w.join(); // 2. the ring is empty and every task ended
+            SpindleStats finalStats = readStats();
+            gate.getAndAdd(CLOSING);              // 3. no new callers; wait for those inside
+            for (int attempt = 0; (gate.get() & ~CLOSING) != 0; attempt++) DescriptorPool.backOff(attempt);
+            poller.stopAndJoin();                 // 4. every completion delivered
+            Tombstones t = Tombstones.capture(pool, finalStats);
+            for (TaskGroup g : liveGroups) g.detachFromNative();
+            liveGroups.clear();
+            SchedNative.spn_sched_destroy(sched); // 5. rings, descriptors, control block
+            tombstones = t;
+            try {
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            } catch (IllegalStateException alreadyShuttingDown) {
+                // We are the hook, or the JVM is exiting anyway.
+            }
+            return finalStats.cancelled();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Spindle[" + name + ", workers=" + workerCount + ", ring=" + ringCapacity
+                + (isClosed() ? ", closed" : "") + "]";
+    }
+
+    /** What close() keeps of descriptors that handles still own, so late joins get their result. */
+    static final class Tombstones {
+        final int[] states;
+        final long[] results;
+        final SpindleStats finalStats;
+
+        private Tombstones(int[] states, long[] results, SpindleStats finalStats) {
+            this.states = states;
+            this.results = results;
+            this.finalStats = finalStats;
+        }
+
+        static Tombstones capture(DescriptorPool pool, SpindleStats finalStats) {
+            int n = pool.capacity();
+            int[] states = new int[n];
+            long[] results = new long[n];
+            for (int i = 0; i < n; i++) {
+                if (pool.refs(i) > 0) {
+                    states[i] = pool.state(i) & STATE_MASK;
+                    results[i] = pool.result(i);
+                }
+            }
+            return new Tombstones(states, results, finalStats);
+        }
+    }
+
+    /** Settings for a {@link Spindle}; each is checked when set. */
+    public static final class Builder {
+        private int workers = Runtime.getRuntime().availableProcessors();
+        private int ringCapacity = DEFAULT_RING_CAPACITY;
+        private Duration spin = DEFAULT_SPIN;
+        private long workerStackSize = NativeThread.DEFAULT_STACK_SIZE;
+        private String name;
+
+        private Builder() {}
+
+        /** Worker threads (1..1024; default: available processors). */
+        public Builder workers(int workers) {
+            if (workers < 1 || workers > MAX_WORKERS) {
+                throw new IllegalArgumentException("workers must be between 1 and " + MAX_WORKERS + ", was " + workers);
+            }
+            this.workers = workers;
+            return this;
+        }
+
+        /** Submission ring slots: a power of two from 2 to 2^30 (default 16384). */
+        public Builder ringCapacity(int capacity) {
+            if (capacity < 2 || capacity > MAX_RING_CAPACITY || Integer.bitCount(capacity) != 1) {
+                throw new IllegalArgumentException("ring capacity must be a power of two between 2 and 2^30, was " + capacity);
+            }
+            this.ringCapacity = capacity;
+            return this;
+        }
+
+        /** How long an idle worker keeps looking for work before it sleeps (0..1 s; default 50 us). */
+        public Builder spinTime(Duration spin) {
+            Objects.requireNonNull(spin, "spin time");
+            if (spin.isNegative() || spin.compareTo(Duration.ofSeconds(1)) > 0) {
+                throw new IllegalArgumentException("spin time must be between 0 and 1 s, was " + spin);
+            }
+            this.spin = spin;
+            return this;
+        }
+
+        /** Each worker's own stack (page multiple, at least 16 KiB; default 256 KiB). Tasks run on it. */
+        public Builder workerStackSize(long bytes) {
+            this.workerStackSize = GuardedStack.validateSize(bytes);
+            return this;
+        }
+
+        /** A name for the runtime and its threads (default spindle-N). */
+        public Builder name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isBlank()) throw new IllegalArgumentException("name must not be blank");
+            this.name = name;
+            return this;
+        }
+
+        public Spindle build() {
+            return new Spindle(this);
+        }
+    }
+}

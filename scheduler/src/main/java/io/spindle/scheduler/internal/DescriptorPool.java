@@ -1,0 +1,137 @@
+package io.spindle.scheduler.internal;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.concurrent.locks.LockSupport;
+
+import static io.spindle.scheduler.internal.Layout.*;
+import static io.spindle.scheduler.internal.Memory.INTS;
+import static io.spindle.scheduler.internal.Memory.LONGS;
+
+/**
+ * Task descriptors (one cache line each, {@code struct spn_task}) in chunks of
+ * {@link Layout#POOL_CHUNK}, recycled through the Treiber stack whose head lives in the
+ * scheduler's control block. Java pops (spawn) and pushes (a handle that read its result);
+ * C workers push (a run that ended with no handle left). <b>Internal.</b>
+ *
+ * <p>The head packs a tag with {@code index + 1}; the tag advances on every change, so a pop
+ * that read a successor which was popped and pushed back meanwhile fails its cas (ABA).
+ * Reading that successor is always safe: chunks stay mapped until the runtime is freed.
+ */
+public final class DescriptorPool {
+    private final long sched;
+    private final ByteBuffer control;
+    // Copy-on-grow, published by the volatile write: a chunk's buffer is visible here before
+    // any of its descriptors can be popped (grow() records it, then pushes the chunk).
+    private volatile ByteBuffer[] chunks = new ByteBuffer[0];
+    private volatile long[] chunkAddresses = new long[0];
+
+    public DescriptorPool(long sched, ByteBuffer control) {
+        this.sched = sched;
+        this.control = control;
+    }
+
+    public ByteBuffer chunk(int index) {
+        return chunks[index >>> POOL_CHUNK_SHIFT];
+    }
+
+    public static int offset(int index) {
+        return (index & (POOL_CHUNK - 1)) << TASK_SHIFT;
+    }
+
+    public long address(int index) {
+        return chunkAddresses[index >>> POOL_CHUNK_SHIFT] + offset(index);
+    }
+
+    public int chunkCount() {
+        return chunks.length;
+    }
+
+    /** A free descriptor's index, or -1 when the pool is at its limit and none is free. */
+    public int tryAcquire() {
+        while (true) {
+            final long head = (long) LONGS.getAcquire(control, SCHED_POOL_HEAD);
+            final int top = (int) head; // index + 1, 0 when empty
+            if (top == 0) {
+                if (!grow()) return -1;
+                continue;
+            }
+            final int index = top - 1;
+            // Racy read: if the descriptor was popped meanwhile, the tag makes the cas fail.
+            final int next = (int) INTS.getAcquire(chunk(index), offset(index) + TASK_NEXT_FREE);
+            final long newHead = (((head >>> 32) + 1) << 32) | (next & 0xffffffffL);
+            if (LONGS.compareAndSet(control, SCHED_POOL_HEAD, head, newHead)) return index;
+        }
+    }
+
+    /** A free descriptor; waits (spin, then park with back-off) while all 4 M are in use. */
+    public int acquire() {
+        int index = tryAcquire();
+        for (int attempt = 0; index < 0; attempt++) {
+            backOff(attempt);
+            index = tryAcquire();
+        }
+        return index;
+    }
+
+    /** Spin a little, then yield, then sleep up to 1 ms: for waits no one will signal. */
+    public static void backOff(int attempt) {
+        if (attempt < 64) Thread.onSpinWait();
+        else if (attempt < 128) Thread.yield();
+        else LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, (attempt - 128) / 16)));
+    }
+
+    /** Drops one owner; the last one pushes the descriptor back. */
+    public void releaseRef(int index) {
+        ByteBuffer chunk = chunk(index);
+        int offset = offset(index);
+        if ((int) INTS.getAndAdd(chunk, offset + TASK_REFS, -1) == 1) push(chunk, offset, index);
+    }
+
+    /** Returns a descriptor that was never published (its offer was refused). */
+    public void discard(int index) {
+        push(chunk(index), offset(index), index);
+    }
+
+    private void push(ByteBuffer chunk, int offset, int index) {
+        INTS.set(chunk, offset + TASK_STATE, 0);
+        while (true) {
+            final long head = (long) LONGS.getAcquire(control, SCHED_POOL_HEAD);
+            INTS.setRelease(chunk, offset + TASK_NEXT_FREE, (int) head);
+            final long newHead = (((head >>> 32) + 1) << 32) | ((index + 1) & 0xffffffffL);
+            if (LONGS.compareAndSet(control, SCHED_POOL_HEAD, head, newHead)) return;
+        }
+    }
+
+    private synchronized boolean grow() {
+        if ((int) (long) LONGS.getAcquire(control, SCHED_POOL_HEAD) != 0) return true; // someone refilled it
+        if (chunks.length >= POOL_MAX_CHUNKS) return false;
+        long address = SchedNative.spn_pool_add_chunk(sched);
+        if (address == 0) return false;
+        ByteBuffer[] grownChunks = Arrays.copyOf(chunks, chunks.length + 1);
+        long[] grownAddresses = Arrays.copyOf(chunkAddresses, chunkAddresses.length + 1);
+        grownChunks[grownChunks.length - 1] = Memory.map(address, (long) POOL_CHUNK << TASK_SHIFT);
+        grownAddresses[grownAddresses.length - 1] = address;
+        chunkAddresses = grownAddresses;
+        chunks = grownChunks;
+        SchedNative.spn_pool_push_chunk(sched, address);
+        return true;
+    }
+
+    /** Descriptors still owned (refs > 0) and their final word, for the tombstones at close. */
+    public int refs(int index) {
+        return (int) INTS.getVolatile(chunk(index), offset(index) + TASK_REFS);
+    }
+
+    public int state(int index) {
+        return (int) INTS.getVolatile(chunk(index), offset(index) + TASK_STATE);
+    }
+
+    public long result(int index) {
+        return (long) LONGS.get(chunk(index), offset(index) + TASK_RESULT);
+    }
+
+    public int capacity() {
+        return chunks.length * POOL_CHUNK;
+    }
+}

@@ -1,0 +1,122 @@
+package io.spindle.scheduler.internal;
+
+/**
+ * The Java mirror of {@code spindle_sched.h}: every offset and size the Java side uses, as
+ * constants (so the JIT folds them), checked once against the values the native library
+ * exports. A mismatch means the header and this file drifted apart: the runtime refuses to
+ * load rather than read the wrong field. <b>Internal.</b>
+ */
+public final class Layout {
+    // Keys in the order of enum spn_layout_key, each with the constant this side uses.
+    private enum Key {
+        RING_PRODUCER_INDEX(Layout.RING_PRODUCER_INDEX), RING_CONSUMER_INDEX(Layout.RING_CONSUMER_INDEX),
+        RING_CAPACITY(Layout.RING_CAPACITY), RING_MASK(Layout.RING_MASK), RING_SLOTS(Layout.RING_SLOTS),
+        RING_SLOT_SIZE(1 << Layout.RING_SLOT_SHIFT), RING_SLOT_SEQUENCE(Layout.RING_SLOT_SEQUENCE),
+        RING_SLOT_ELEMENT(Layout.RING_SLOT_ELEMENT),
+        TASK_SIZE(1 << Layout.TASK_SHIFT), TASK_FN(Layout.TASK_FN), TASK_ARG(Layout.TASK_ARG),
+        TASK_RESULT(Layout.TASK_RESULT), TASK_STATE(Layout.TASK_STATE), TASK_REFS(Layout.TASK_REFS),
+        TASK_INDEX(Layout.TASK_INDEX), TASK_NEXT_FREE(Layout.TASK_NEXT_FREE), TASK_GROUP(Layout.TASK_GROUP),
+        TASK_GROUP_SLOT(Layout.TASK_GROUP_SLOT),
+        GROUP_STATE(Layout.GROUP_STATE), GROUP_CANCELLED(Layout.GROUP_CANCELLED),
+        GROUP_REMAINING(Layout.GROUP_REMAINING), GROUP_COUNT(Layout.GROUP_COUNT), GROUP_RESULTS(Layout.GROUP_RESULTS),
+        SCHED_SUBMIT(Layout.SCHED_SUBMIT), SCHED_COMPLETIONS(Layout.SCHED_COMPLETIONS),
+        SCHED_POOL_CHUNK_COUNT(Layout.SCHED_POOL_CHUNK_COUNT), SCHED_POOL_HEAD(Layout.SCHED_POOL_HEAD),
+        SCHED_NSPINNING(Layout.SCHED_NSPINNING), SCHED_NPARKED(Layout.SCHED_NPARKED),
+        SCHED_WAKING(Layout.SCHED_WAKING), SCHED_WAKE_SEQ(Layout.SCHED_WAKE_SEQ),
+        SCHED_SHUTDOWN(Layout.SCHED_SHUTDOWN), SCHED_CHUNKS(Layout.SCHED_CHUNKS), SCHED_STATS(Layout.SCHED_STATS),
+        STATS_SIZE(Layout.STATS_SIZE), STATS_TASKS_RUN(Layout.STATS_TASKS_RUN), STATS_PARKS(Layout.STATS_PARKS),
+        STATS_WAKEUPS(Layout.STATS_WAKEUPS), STATS_STEALS(Layout.STATS_STEALS),
+        STATS_CANCELLED(Layout.STATS_CANCELLED), STATS_TID(Layout.STATS_TID),
+        POOL_CHUNK(Layout.POOL_CHUNK), RING_CLOSED_BIT(Layout.RING_CLOSED);
+
+        final long expected;
+
+        Key(long expected) {
+            this.expected = expected;
+        }
+    }
+
+    public static final int RING_PRODUCER_INDEX = 0;
+    public static final int RING_CONSUMER_INDEX = 128;
+    public static final int RING_CAPACITY = 256;
+    public static final int RING_MASK = 264;
+    public static final int RING_SLOTS = 320;
+    public static final int RING_SLOT_SHIFT = 4; // 16-byte slots
+    public static final int RING_SLOT_SEQUENCE = 0;
+    public static final int RING_SLOT_ELEMENT = 8;
+    public static final long RING_CLOSED = 1L << 62;
+
+    public static final int TASK_SHIFT = 6; // 64-byte descriptors
+    public static final int TASK_FN = 0;
+    public static final int TASK_ARG = 8;
+    public static final int TASK_RESULT = 16;
+    public static final int TASK_STATE = 24;
+    public static final int TASK_REFS = 28;
+    public static final int TASK_INDEX = 32;
+    public static final int TASK_NEXT_FREE = 36;
+    public static final int TASK_GROUP = 40;
+    public static final int TASK_GROUP_SLOT = 48;
+
+    public static final int GROUP_STATE = 0;
+    public static final int GROUP_CANCELLED = 4;
+    public static final int GROUP_REMAINING = 8;
+    public static final int GROUP_COUNT = 16;
+    public static final int GROUP_RESULTS = 64;
+
+    public static final int SCHED_SUBMIT = 0;
+    public static final int SCHED_COMPLETIONS = 8;
+    public static final int SCHED_POOL_CHUNK_COUNT = 16;
+    public static final int SCHED_POOL_HEAD = 64;
+    public static final int SCHED_NSPINNING = 128;
+    public static final int SCHED_NPARKED = 132;
+    public static final int SCHED_WAKING = 136;
+    public static final int SCHED_WAKE_SEQ = 140;
+    public static final int SCHED_SHUTDOWN = 144;
+    public static final int SCHED_CHUNKS = 256;
+    public static final int SCHED_STATS = 256 + 8 * 1024;
+    public static final int SCHED_HEADER_SIZE = SCHED_STATS;
+
+    public static final int STATS_SIZE = 64;
+    public static final int STATS_TASKS_RUN = 0;
+    public static final int STATS_PARKS = 8;
+    public static final int STATS_WAKEUPS = 16;
+    public static final int STATS_STEALS = 24;
+    public static final int STATS_CANCELLED = 32;
+    public static final int STATS_TID = 40;
+
+    public static final int POOL_CHUNK_SHIFT = 12;
+    public static final int POOL_CHUNK = 1 << POOL_CHUNK_SHIFT;
+    public static final int POOL_MAX_CHUNKS = 1024;
+
+    // enum spn_task_state and the waiter bits.
+    public static final int STATE_MASK = 0xff;
+    public static final int STATE_QUEUED = 1;
+    public static final int STATE_DONE = 3;
+    public static final int STATE_CANCELLED = 4;
+    public static final int WAITER_JAVA = 0x200;
+
+    // enum spn_shutdown.
+    public static final int SHUTDOWN_DRAIN = 1;
+    public static final int SHUTDOWN_CANCEL = 2;
+
+    private Layout() {}
+
+    /** Compares every assumed offset with the native library's; throws naming each mismatch. */
+    public static void verify() {
+        long keyCount = SchedNative.spn_sched_layout(Key.values().length);
+        StringBuilder mismatches = new StringBuilder();
+        if (keyCount != Key.values().length) {
+            mismatches.append(" key count: Java ").append(Key.values().length).append(", C ").append(keyCount).append(';');
+        }
+        for (Key key : Key.values()) {
+            long actual = SchedNative.spn_sched_layout(key.ordinal());
+            if (actual != key.expected) {
+                mismatches.append(' ').append(key).append(": Java ").append(key.expected).append(", C ").append(actual).append(';');
+            }
+        }
+        if (mismatches.length() > 0) {
+            throw new IllegalStateException("spindle_sched.h and its Java mirror (Layout) disagree:" + mismatches
+                    + " rebuild the native library, or update Layout to the header");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package io.spindle.scheduler.internal;
+
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+
+/**
+ * JNA direct mapping of {@code libspindle_scheduler.so} ({@code sched.c}). <b>Internal.</b>
+ * Pointers are {@code long}s. None of these is called per task on the hot paths: spawn and
+ * join touch the off-heap structures through {@link Memory} VarHandles; these calls are for
+ * set-up, sleeping and waking.
+ */
+public final class SchedNative {
+    public static final String LIBRARY_NAME = "spindle_scheduler";
+    public static final NativeLibrary LIBRARY;
+
+    static {
+        LIBRARY = NativeLibrary.getInstance(LIBRARY_NAME);
+        Native.register(SchedNative.class, LIBRARY);
+    }
+
+    private SchedNative() {}
+
+    public static native long spn_sched_layout(int key);
+
+    public static native long spn_ring_create(long capacity);
+    public static native void spn_ring_destroy(long ring);
+    public static native int spn_ring_offer(long ring, long element);
+    public static native long spn_ring_poll(long ring);
+
+    public static native int spn_sched_create(int workers, long ringCapacity, long spinNanos, long[] out);
+    public static native void spn_sched_shutdown(long sched, int mode);
+    public static native void spn_sched_destroy(long sched);
+    public static native long spn_sched_worker(long sched, int index);
+    public static native void spn_sched_wake_one(long sched);
+
+    public static native long spn_pool_add_chunk(long sched);
+    public static native void spn_pool_push_chunk(long sched, long chunk);
+
+    public static native int spn_task_wait(long task, long timeoutNanos);
+    public static native int spn_group_wait(long group, long timeoutNanos);
+    public static native long spn_group_create(long count);
+    public static native void spn_group_destroy(long group);
+
+    public static native int spn_completions_take(long sched, long[] out, int max, long timeoutNanos);
+    public static native void spn_poller_stop(long sched);
+}
