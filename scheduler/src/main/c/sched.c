@@ -15,7 +15,8 @@
  *
  * THE RULE (Go's scheduler, proc.go: wakep and the spinning Ms):
  *   - An idle worker first *spins* (polls without sleeping) for spin_ns; nspinning counts
- *     such workers. Then it parks: nparked++, re-check the ring, FUTEX_WAIT on wake_seq.
+ *     such workers, and at most half of the workers spin at once. Then it parks: nparked++,
+ *     re-check the ring, FUTEX_WAIT on wake_seq.
  *   - A submitter, after publishing its task, issues a full fence (StoreLoad) and wakes one
  *     worker only if nobody spins (nspinning == 0) and somebody sleeps (nparked > 0), and
  *     only if no wake-up is already on its way (cas waking 0 -> 1). One wake at a time.
@@ -25,7 +26,7 @@
  * So a busy runtime costs no system call per task, an idle one costs no CPU after spin_ns,
  * and a burst wakes the workers one by one.
  *
- * WHY NO WAKE-UP IS LOST (the delicate dance, see park() and spn_sched_wake_one()):
+ * WHY NO WAKE-UP IS LOST (the delicate dance, see park() and wake_one()):
  *   submitter:  publish task; fence;  read nspinning, nparked, waking
  *   worker:     epoch = wake_seq; nparked++ (seq-cst); nspinning-- (seq-cst); re-check ring;
  *               futex_wait(wake_seq, epoch)
@@ -34,7 +35,10 @@
  *   A wake that comes after the epoch was read changes wake_seq, so the futex_wait returns
  *   at once instead of sleeping through it. If the submitter saw nspinning > 0, that spinner
  *   had not yet decremented it, so its later re-check sees the task. If it saw waking == 1,
- *   the worker on its way clears waking *before* it polls, so it sees the task too.
+ *   the wake-up in flight either reaches a sleeper, which clears waking *before* it polls
+ *   and so sees the task, or reaches nobody, and then its sender clears waking and looks at
+ *   the ring again itself (wake_one). A waking flag that nobody clears would stop every
+ *   later wake-up: each path that sets it has exactly one way to clear it.
  *
  * Joins use the same discipline on each task's state word: the joiner sets a waiter bit
  * with a cas and sleeps on the word; the worker exchanges in DONE and wakes only if the old
@@ -76,9 +80,10 @@ static int futex_wait(void *word, uint32_t expected, const struct timespec *rel)
     return (int) syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, rel, NULL, 0);
 }
 
-static void futex_wake(void *word, int n)
+/* Returns how many sleepers were woken. */
+static long futex_wake(void *word, int n)
 {
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+    return syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
 static int64_t now_ns(void)
@@ -295,6 +300,30 @@ static struct spn_task *find_work(struct spn_sched *s)
     return (struct spn_task *) ring_poll((struct spn_ring *) s->submit);
 }
 
+/*
+ * The caller won the cas of waking from 0 to 1: it carries the one wake-up that may be on
+ * its way. If FUTEX_WAKE finds a sleeper, that worker clears waking when it comes out. If it
+ * finds none, the parked workers we counted were not in the kernel yet (or were on their
+ * way out): nobody will clear waking, and a submitter that saw waking == 1 and left counts
+ * on us. So we take the token back and look again (delicate dance, part two): the bump of
+ * wake_seq already makes any of them that read the old epoch come out at once.
+ */
+static void wake_one(struct spn_sched *s)
+{
+    for (;;) {
+        xadd(&s->wake_seq, 1);
+        if (futex_wake(&s->wake_seq, 1) > 0)
+            return;
+        sv_i32(&s->waking, 0);
+        if (ring_is_empty((struct spn_ring *) s->submit) || lv_i32(&s->nparked) == 0
+            || lv_i32(&s->nspinning) != 0)
+            return;
+        int32_t expected = 0;
+        if (!__atomic_compare_exchange_n(&s->waking, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+            return; /* someone else carries the wake-up now */
+    }
+}
+
 /* Wakes one parked worker if none spins and none is already being woken (Go's wakep). */
 static void wakep(struct spn_sched *s)
 {
@@ -303,8 +332,7 @@ static void wakep(struct spn_sched *s)
     int32_t expected = 0;
     if (!__atomic_compare_exchange_n(&s->waking, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
         return;
-    xadd(&s->wake_seq, 1);
-    futex_wake(&s->wake_seq, 1);
+    wake_one(s);
 }
 
 /* A spinning worker found work: it stops spinning, and the last spinner wakes the next. */
@@ -337,11 +365,14 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
 {
     struct spn_worker_stats *w = arg;
     struct spn_sched *s = sched_of(w);
+    /* At most half the workers spin at once (Go's rule): on a small machine the threads
+     * that submit and join need a CPU too, and a spinner on their CPU only delays them. */
+    const int32_t max_spinners = s->nworkers > 1 ? s->nworkers / 2 : 1;
     w->tid = syscall(SYS_gettid);
-    xadd(&s->nspinning, 1); /* a new worker starts by looking for work */
+    int32_t spinning_before = xadd(&s->nspinning, 1); /* a new worker starts by looking */
     for (;;) {
         /* Spinning: look for work until spin_ns pass without any. */
-        int64_t deadline = now_ns() + s->spin_ns;
+        int64_t deadline = spinning_before < max_spinners ? now_ns() + s->spin_ns : 0;
         struct spn_task *t = NULL;
         for (unsigned i = 1;; i++) {
             if ((t = find_work(s)) != NULL)
@@ -352,7 +383,7 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
                 return 0; /* the ring is closed before shutdown is set: nothing more comes */
             }
             cpu_relax();
-            if ((i & 63) == 0 && now_ns() > deadline) {
+            if (deadline == 0 || ((i & 63) == 0 && now_ns() > deadline)) {
                 park(s, w);
                 deadline = now_ns() + s->spin_ns;
             }
@@ -362,7 +393,7 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
         do {
             run(s, w, t);
         } while ((t = find_work(s)) != NULL);
-        xadd(&s->nspinning, 1);
+        spinning_before = xadd(&s->nspinning, 1);
     }
 }
 
@@ -371,8 +402,7 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
 /* A Java submitter saw a sleeper and no spinner, and won the cas on waking. */
 SPN_EXPORT void spn_sched_wake_one(struct spn_sched *s)
 {
-    xadd(&s->wake_seq, 1);
-    futex_wake(&s->wake_seq, 1);
+    wake_one(s);
 }
 
 /* Platform-thread join: sleeps on the state word until it is final. 0 or ETIMEDOUT. */

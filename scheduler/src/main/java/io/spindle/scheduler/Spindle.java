@@ -59,8 +59,12 @@ public final class Spindle implements AutoCloseable {
     public static final Duration DEFAULT_SPIN = Duration.ofNanos(50_000);
 
     private static final AtomicInteger INSTANCES = new AtomicInteger();
-    /** How often a joiner on a platform thread polls the state before it sleeps in the kernel. */
-    static final int JOIN_SPINS = 1 << 12;
+    /**
+     * How long a joiner on a platform thread polls the state before it sleeps in the kernel:
+     * long enough to catch a short task on another CPU without a futex round trip, short
+     * enough not to starve a worker that shares this CPU.
+     */
+    static final long JOIN_SPIN_NANOS = 5_000;
     // The gate's high bit: closing. The rest counts callers inside (they may touch native memory).
     private static final long CLOSING = 1L << 62;
 
@@ -279,6 +283,20 @@ public final class Spindle implements AutoCloseable {
                 && (int) INTS.getVolatile(control, SCHED_NPARKED) > 0
                 && INTS.compareAndSet(control, SCHED_WAKING, 0, 1)) {
             SchedNative.spn_sched_wake_one(sched);
+        }
+    }
+
+    /** Polls the state word at {@code offset} for up to {@link #JOIN_SPIN_NANOS}; true once it is final. */
+    static boolean spinUntilFinal(ByteBuffer buffer, int offset) {
+        long deadline = 0;
+        for (int i = 0; ; i++) {
+            if (Task.isFinal((int) INTS.getAcquire(buffer, offset))) return true;
+            if ((i & 31) == 31) { // the clock costs more than a poll: read it now and then
+                long now = System.nanoTime();
+                if (deadline == 0) deadline = now + JOIN_SPIN_NANOS;
+                else if (now > deadline) return false;
+            }
+            Thread.onSpinWait();
         }
     }
 

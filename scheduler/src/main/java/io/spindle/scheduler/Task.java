@@ -4,8 +4,6 @@ import io.spindle.scheduler.internal.CompletionPoller;
 import io.spindle.scheduler.internal.DescriptorPool;
 import io.spindle.scheduler.internal.SchedNative;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Objects;
@@ -27,30 +25,16 @@ import static io.spindle.scheduler.internal.Memory.LONGS;
  * blocks in native code (that would pin its carrier): it parks, and Spindle's completion
  * poller unparks it when the worker reports the end.
  *
- * <p>The first join (or {@link #isDone()} that finds it done) copies the result into this
- * object and returns the descriptor to the pool; later calls answer from here.
+ * <p>The result is copied into this object once; the descriptor goes back to the pool when
+ * the last thread inside this handle's methods leaves (see {@link Handle}). Later calls
+ * answer from here. Any number of threads may join the same task.
  */
-public final class Task {
-    private static final VarHandle COLLECTING;
-    private static final int PENDING = 0;
-
-    static {
-        try {
-            COLLECTING = MethodHandles.lookup().findVarHandle(Task.class, "collecting", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
+public final class Task extends Handle {
     private final Spindle spindle;
     private final int index;
     private final ByteBuffer chunk;
     private final int offset;
-
-    @SuppressWarnings("unused") // through COLLECTING
-    private volatile int collecting;
-    private volatile int outcome = PENDING; // STATE_DONE or STATE_CANCELLED once collected
-    private long result;                    // written before outcome
+    private long result; // written before outcome
 
     Task(Spindle spindle, int index) {
         this.spindle = spindle;
@@ -70,15 +54,17 @@ public final class Task {
 
     /** Waits at most {@code timeout}; a task still running then gives a TimeoutException and stays joinable. */
     public long join(Duration timeout) throws TimeoutException {
+        return valueOf(await(toNanos(timeout)));
+    }
+
+    static long toNanos(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative()) throw new IllegalArgumentException("join timeout is negative: " + timeout);
-        long nanos;
         try {
-            nanos = timeout.toNanos();
+            return timeout.toNanos();
         } catch (ArithmeticException tooLong) {
-            nanos = Long.MAX_VALUE;
+            return Long.MAX_VALUE;
         }
-        return valueOf(await(nanos));
     }
 
     /** True once the task has ended (ran or was cancelled). Never blocks. */
@@ -86,7 +72,12 @@ public final class Task {
         if (outcome != PENDING) return true;
         if (!spindle.enter()) return fromTombstone() != PENDING;
         try {
-            return isFinal(lvState()) && collect() != PENDING;
+            if (!use()) return true;
+            try {
+                return isFinal(lvState()) && copyOnce() != PENDING;
+            } finally {
+                unuse();
+            }
         } finally {
             spindle.exit();
         }
@@ -103,29 +94,41 @@ public final class Task {
      */
     public CompletableFuture<Long> toCompletableFuture() {
         CompletableFuture<Long> future = new CompletableFuture<>();
-        if (isDone()) {
-            complete(future);
-            return future;
+        if (!isDone()) {
+            if (!spindle.enter()) {
+                fromTombstone();
+            } else {
+                try {
+                    if (use()) {
+                        try {
+                            // The poller calls this once the task has ended: a counted user, like a joiner.
+                            CompletionPoller.Waiter waiter = () -> {
+                                if (use()) {
+                                    try {
+                                        copyOnce();
+                                    } finally {
+                                        unuse();
+                                    }
+                                }
+                                complete(future);
+                            };
+                            if (registerJavaWaiter(waiter)) return future;
+                            copyOnce();
+                        } finally {
+                            unuse();
+                        }
+                    }
+                } finally {
+                    spindle.exit();
+                }
+            }
         }
-        if (!spindle.enter()) {
-            fromTombstone();
-            complete(future);
-            return future;
-        }
-        try {
-            CompletionPoller.Waiter waiter = () -> complete(future);
-            if (registerJavaWaiter(waiter)) return future;
-            collect();
-            complete(future);
-            return future;
-        } finally {
-            spindle.exit();
-        }
+        complete(future);
+        return future;
     }
 
     private void complete(CompletableFuture<Long> future) {
-        int o = collect();
-        if (o == STATE_CANCELLED) future.completeExceptionally(cancelled());
+        if (outcome == STATE_CANCELLED) future.completeExceptionally(cancelled());
         else future.complete(result);
     }
 
@@ -136,88 +139,98 @@ public final class Task {
         if (o != PENDING) return o;
         if (!spindle.enter()) return fromTombstone();
         try {
-            if (!isFinal(lvState())) {
-                if (Thread.currentThread().isVirtual()) awaitVirtual(timeoutNanos);
-                else awaitPlatform(timeoutNanos);
+            if (!use()) return outcome;
+            try {
+                if (!isFinal(lvState())) {
+                    if (Thread.currentThread().isVirtual()) awaitVirtual(timeoutNanos);
+                    else awaitPlatform(timeoutNanos);
+                }
+                return copyOnce();
+            } finally {
+                unuse();
             }
-            return collect();
         } finally {
             spindle.exit();
         }
     }
 
     private void awaitPlatform(long timeoutNanos) throws TimeoutException {
-        for (int i = 0; i < Spindle.JOIN_SPINS; i++) {
-            if (isFinal(lvState())) return;
-            Thread.onSpinWait();
-        }
-        if (SchedNative.spn_task_wait(spindle.pool.address(index), timeoutNanos) != 0) throw timedOut(timeoutNanos);
+        if (Spindle.spinUntilFinal(chunk, offset + TASK_STATE)) return;
+        if (SchedNative.spn_task_wait(address(), timeoutNanos) != 0) throw timedOut(timeoutNanos);
     }
 
     private void awaitVirtual(long timeoutNanos) throws TimeoutException {
         Thread me = Thread.currentThread();
         CompletionPoller.Waiter waiter = () -> LockSupport.unpark(me);
         if (!registerJavaWaiter(waiter)) return; // ended meanwhile
+        parkUntil(() -> isFinal(lvState()), timeoutNanos, () -> spindle.poller.unregister(address(), waiter));
+    }
+
+    /**
+     * Parks until {@code done}; joins are not interruptible (as ForkJoinTask.join), but an
+     * interrupt must not turn the park into a busy loop: it is set aside and restored.
+     */
+    static void parkUntil(java.util.function.BooleanSupplier done, long timeoutNanos, Runnable onTimeout)
+            throws TimeoutException {
         long deadline = timeoutNanos < 0 ? 0 : System.nanoTime() + timeoutNanos;
-        while (!isFinal(lvState())) {
-            if (timeoutNanos < 0) {
-                LockSupport.park(this);
-            } else {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    spindle.poller.unregister(key(), waiter);
-                    throw timedOut(timeoutNanos);
+        boolean interrupted = false;
+        try {
+            while (!done.getAsBoolean()) {
+                if (timeoutNanos < 0) {
+                    LockSupport.park(done);
+                } else {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        onTimeout.run();
+                        throw timedOut(timeoutNanos);
+                    }
+                    LockSupport.parkNanos(done, left);
                 }
-                LockSupport.parkNanos(this, left);
+                interrupted |= Thread.interrupted();
             }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
         }
     }
 
     /** Register, then set the waiter bit. False if the task ended first (then nobody will call the waiter). */
     private boolean registerJavaWaiter(CompletionPoller.Waiter waiter) {
-        spindle.poller.register(key(), waiter);
+        long key = address();
+        spindle.poller.register(key, waiter);
         while (true) {
             int s = lvState();
             if (isFinal(s)) {
-                spindle.poller.unregister(key(), waiter);
+                spindle.poller.unregister(key, waiter);
                 return false;
             }
             if ((s & WAITER_JAVA) != 0 || INTS.compareAndSet(chunk, offset + TASK_STATE, s, s | WAITER_JAVA)) return true;
         }
     }
 
-    private long key() {
+    private long address() {
         return spindle.pool.address(index);
     }
 
-    // ---- collecting the result ----------------------------------------------------------------
+    // ---- the outcome ----------------------------------------------------------------------------
 
-    /** Once the task is final: copy its outcome here (once) and give the descriptor back. */
-    private int collect() {
-        int o = outcome;
-        if (o != PENDING) return o;
-        if (COLLECTING.compareAndSet(this, 0, 1)) {
-            int s = lvState() & STATE_MASK;
-            result = (long) LONGS.get(chunk, offset + TASK_RESULT);
-            outcome = s;
-            spindle.pool.releaseRef(index);
-            return s;
-        }
-        while ((o = outcome) == PENDING) Thread.onSpinWait(); // another thread is copying it
-        return o;
+    @Override
+    int copyFromNative() {
+        int s = lvState() & STATE_MASK;
+        result = (long) LONGS.get(chunk, offset + TASK_RESULT);
+        return s;
+    }
+
+    @Override
+    void releaseNative() {
+        spindle.pool.releaseRef(index);
     }
 
     private int fromTombstone() {
-        int o = outcome;
-        if (o != PENDING) return o;
         Spindle.Tombstones t = spindle.tombstones();
-        if (COLLECTING.compareAndSet(this, 0, 1)) {
+        return copyOnceAfterClose(() -> {
             result = t.results[index];
-            outcome = t.states[index];
-            return outcome;
-        }
-        while ((o = outcome) == PENDING) Thread.onSpinWait();
-        return o;
+            return t.states[index];
+        });
     }
 
     private int lvState() {
@@ -233,12 +246,12 @@ public final class Task {
         return result;
     }
 
-    private static CancellationException cancelled() {
+    static CancellationException cancelled() {
         return new CancellationException("the task was cancelled by shutdownNow() before it started");
     }
 
-    private static TimeoutException timedOut(long nanos) {
-        return new TimeoutException("task still running after " + Duration.ofNanos(nanos));
+    static TimeoutException timedOut(long nanos) {
+        return new TimeoutException("still running after " + Duration.ofNanos(nanos));
     }
 
     @Override
