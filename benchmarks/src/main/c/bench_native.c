@@ -1,0 +1,155 @@
+/*
+ * bench_native.c: the native side of Spindle's JMH suites (libspindle_bench.so).
+ *
+ * Two task functions of Spindle's task shape, intptr_t fn(void *arg), that every alternative
+ * runs (Spindle's workers call them by address, Java threads through JNA direct mapping,
+ * pthreads through the helpers below):
+ *   bench_identity  returns its argument: the cost of the machinery alone.
+ *   bench_work      BENCH_WORK_STEPS dependent LCG steps: about 1 us of CPU on the
+ *                   reference machine (2-core AMD EPYC VM); NativeCallBenchmark measures it.
+ *
+ * And the pthread-per-task baselines, so that thread creation is measured without any JVM
+ * in between: one create+join per call, or a batch of N threads with bounded concurrency.
+ * Every join has a deadline (pthread_timedjoin_np), so a lost thread cannot hang a run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define BENCH_EXPORT __attribute__((visibility("default")))
+
+/* Calibrated so that bench_work takes ~1 us here: a dependent 64-bit multiply-add chain
+ * (Knuth's MMIX constants) cannot overlap, so each step costs the multiply's latency. */
+#define BENCH_WORK_STEPS 920
+
+/* Errors of the helpers (positive errno values come from pthread_create/join). */
+#define BENCH_ETIMEDOUT ETIMEDOUT
+
+typedef intptr_t (*task_fn)(void *);
+
+BENCH_EXPORT intptr_t bench_identity(void *arg)
+{
+    return (intptr_t) arg;
+}
+
+BENCH_EXPORT intptr_t bench_work(void *arg)
+{
+    uint64_t x = (uint64_t) (uintptr_t) arg;
+    for (int i = 0; i < BENCH_WORK_STEPS; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        /* Keeps the compiler from folding the affine recurrence into a closed form. */
+        __asm__ volatile("" : "+r"(x));
+    }
+    return (intptr_t) (x >> 1); /* non-negative, so sums in Java stay easy to read */
+}
+
+BENCH_EXPORT int64_t bench_work_steps(void)
+{
+    return BENCH_WORK_STEPS;
+}
+
+/* ---- pthread per task ----------------------------------------------------------------------- */
+
+struct call {
+    task_fn fn;
+    void *arg;
+    intptr_t result;
+};
+
+static void *trampoline(void *p)
+{
+    struct call *c = p;
+    c->result = c->fn(c->arg);
+    return NULL;
+}
+
+static struct timespec deadline_after(int64_t timeout_ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* pthread_timedjoin_np measures CLOCK_REALTIME */
+    int64_t ns = ts.tv_nsec + timeout_ns % 1000000000;
+    ts.tv_sec += timeout_ns / 1000000000 + ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    return ts;
+}
+
+/*
+ * One pthread_create + pthread_join of fn(arg); the result goes to *out. Returns 0, the
+ * error of pthread_create, or ETIMEDOUT if the thread did not end within timeout_ns: then
+ * the thread is detached and its call block leaked on purpose (it may still write it).
+ * The block is malloc'd for that reason (~20 ns, noise next to a thread's creation).
+ */
+BENCH_EXPORT int bench_pthread_call(int64_t fn, int64_t arg, int64_t *out, int64_t timeout_ns)
+{
+    struct call *c = malloc(sizeof *c);
+    if (!c)
+        return ENOMEM;
+    c->fn = (task_fn) (intptr_t) fn;
+    c->arg = (void *) (intptr_t) arg;
+    pthread_t t;
+    int err = pthread_create(&t, NULL, trampoline, c);
+    if (err) {
+        free(c);
+        return err;
+    }
+    struct timespec deadline = deadline_after(timeout_ns);
+    err = pthread_timedjoin_np(t, NULL, &deadline);
+    if (err) {
+        pthread_detach(t);
+        return err;
+    }
+    *out = c->result;
+    free(c);
+    return 0;
+}
+
+/*
+ * n pthreads running fn(first + i) for i in [0, n), at most window of them alive at once
+ * (a ring of handles: when it is full, the oldest is joined before the next is created).
+ * The sum of the results goes to *sum. Returns 0, an error of pthread_create (after joining
+ * what was started), or ETIMEDOUT if the batch did not end within timeout_ns: then the
+ * threads still alive are detached and the call blocks leaked on purpose.
+ */
+BENCH_EXPORT int bench_pthread_batch(int64_t fn, int64_t first, int64_t n, int32_t window,
+                                     int64_t *sum, int64_t timeout_ns)
+{
+    if (window < 1 || n < 0)
+        return EINVAL;
+    struct call *calls = calloc((size_t) window, sizeof *calls);
+    pthread_t *threads = calloc((size_t) window, sizeof *threads);
+    if (!calls || !threads) {
+        free(calls);
+        free(threads);
+        return ENOMEM;
+    }
+    struct timespec deadline = deadline_after(timeout_ns);
+    int64_t total = 0, started = 0, joined = 0;
+    int err = 0;
+    while (joined < started || (started < n && !err)) {
+        if (!err && started < n && started - joined < window) {
+            struct call *c = &calls[started % window];
+            c->fn = (task_fn) (intptr_t) fn;
+            c->arg = (void *) (intptr_t) (first + started);
+            err = pthread_create(&threads[started % window], NULL, trampoline, c);
+            if (!err)
+                started++;
+            continue;
+        }
+        int jerr = pthread_timedjoin_np(threads[joined % window], NULL, &deadline);
+        if (jerr) {
+            for (int64_t i = joined; i < started; i++)
+                pthread_detach(threads[i % window]);
+            free(threads);
+            return jerr; /* calls leaked: the detached threads may still write them */
+        }
+        total += calls[joined % window].result;
+        joined++;
+    }
+    free(calls);
+    free(threads);
+    *sum = total;
+    return err;
+}

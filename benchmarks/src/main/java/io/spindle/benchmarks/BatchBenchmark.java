@@ -1,0 +1,226 @@
+package io.spindle.benchmarks;
+
+import io.spindle.benchmarks.internal.BenchNative;
+import io.spindle.runtime.NativeFunction;
+import io.spindle.runtime.NativeThread;
+import io.spindle.scheduler.Spindle;
+import io.spindle.scheduler.SpindleStats;
+import io.spindle.scheduler.Task;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongUnaryOperator;
+
+import static io.spindle.benchmarks.TaskFunction.TIMEOUT;
+import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
+
+/**
+ * {@value #TASKS} tasks submitted from one Java platform thread, then all joined: the time
+ * per task (ns/op with {@code @OperationsPerInvocation}), the inverse of throughput. Task i
+ * runs the native function ({@link TaskFunction}) on argument i; every invocation adds up
+ * the results and compares them with the sum computed in {@link #setUp()} (a wrong answer
+ * throws). The alternatives, side by side in one run:
+ *
+ * <ul>
+ *   <li>{@code spindleSpawnAll}: one {@code spawnAll} (one TaskGroup), one join;
+ *   <li>{@code spindleSpawnEach}: {@value #TASKS} {@code spawn}s, then a join of each handle;
+ *   <li>{@code virtualThread}: a virtual thread per task (JNA direct-mapped call), then joins;
+ *   <li>{@code threadPool}, {@code forkJoin}: {@value #TASKS} {@code submit}s to a fixed pool
+ *       of one thread per processor, then {@code get} of each future;
+ *   <li>{@code pthread}: in C, a pthread per task, at most {@value #WINDOW} alive at once
+ *       (create; when the window is full, join the oldest), one JNI call per batch;
+ *   <li>{@code cloneThread}: Spindle's raw clone thread per task, the same window of
+ *       {@value #WINDOW}, from Java.
+ * </ul>
+ * Every wait is bounded ({@link TaskFunction#TIMEOUT} per join, a minute for a native batch).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@OperationsPerInvocation(BatchBenchmark.TASKS)
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
+@State(Scope.Thread)
+public class BatchBenchmark {
+    public static final int TASKS = 100_000;
+    /** Threads alive at once for the thread-per-task baselines that are not Java threads. */
+    public static final int WINDOW = 64;
+    private static final long BATCH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(1);
+
+    @Param({"spindleSpawnAll", "spindleSpawnEach", "virtualThread", "threadPool", "forkJoin", "pthread", "cloneThread"})
+    public String runtime;
+
+    @Param({"trivial", "work1us"})
+    public String function;
+
+    /** Runs the whole batch; returns the sum of the results. */
+    @FunctionalInterface
+    interface Batch {
+        long run() throws Exception;
+    }
+
+    private Batch batch;
+    private long expected;
+    private Spindle spindle;
+    private ExecutorService executor;
+    private Memory pthreadSum;
+
+    private final long[] args = new long[TASKS];
+    private final long[] results = new long[TASKS];
+    private final Task[] tasks = new Task[TASKS];
+    private final Thread[] threads = new Thread[TASKS];
+    @SuppressWarnings("unchecked")
+    private final Future<Long>[] futures = new Future[TASKS];
+    private final NativeThread[] window = new NativeThread[WINDOW];
+
+    @Setup
+    public void setUp() throws Exception {
+        TaskFunction task = TaskFunction.valueOf(function);
+        NativeFunction fn = task.nativeFunction();
+        LongUnaryOperator call = task.javaCall();
+        int workers = TaskFunction.workers();
+        for (int i = 0; i < TASKS; i++) args[i] = i;
+        expected = task.expectedSum(0, TASKS);
+
+        batch = switch (runtime) {
+            case "spindleSpawnAll" -> {
+                spindle = TaskFunction.newSpindle("bench-batch");
+                Spindle s = spindle;
+                yield () -> sum(s.spawnAll(fn, args).join(TIMEOUT));
+            }
+            case "spindleSpawnEach" -> {
+                spindle = TaskFunction.newSpindle("bench-batch");
+                Spindle s = spindle;
+                yield () -> {
+                    for (int i = 0; i < TASKS; i++) tasks[i] = s.spawn(fn, args[i]);
+                    long sum = 0;
+                    for (int i = 0; i < TASKS; i++) {
+                        sum += tasks[i].join(TIMEOUT);
+                        tasks[i] = null;
+                    }
+                    return sum;
+                };
+            }
+            case "virtualThread" -> () -> {
+                for (int i = 0; i < TASKS; i++) {
+                    final int slot = i;
+                    threads[i] = Thread.ofVirtual().start(() -> results[slot] = call.applyAsLong(args[slot]));
+                }
+                for (int i = 0; i < TASKS; i++) {
+                    if (!threads[i].join(TIMEOUT)) throw new IllegalStateException("virtual thread still running after " + TIMEOUT);
+                    threads[i] = null;
+                }
+                return sum(results); // the joins ordered the writes before these reads
+            };
+            case "threadPool" -> {
+                executor = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>());
+                yield submitAll(executor, call);
+            }
+            case "forkJoin" -> {
+                executor = new ForkJoinPool(workers);
+                yield submitAll(executor, call);
+            }
+            case "pthread" -> {
+                pthreadSum = new Memory(8);
+                long out = Pointer.nativeValue(pthreadSum);
+                ByteBuffer sum = pthreadSum.getByteBuffer(0, 8).order(ByteOrder.nativeOrder());
+                long address = fn.address();
+                yield () -> {
+                    int err = BenchNative.bench_pthread_batch(address, 0, TASKS, WINDOW, out, BATCH_TIMEOUT_NANOS);
+                    if (err != 0) throw new IllegalStateException("pthread batch failed: errno " + err);
+                    return sum.getLong(0);
+                };
+            }
+            case "cloneThread" -> () -> {
+                long sum = 0;
+                for (int i = 0; i < TASKS; i++) {
+                    int slot = i % WINDOW;
+                    if (i >= WINDOW) sum += window[slot].join(TIMEOUT);
+                    window[slot] = NativeThread.start(fn, args[i]);
+                }
+                for (int i = TASKS; i < TASKS + WINDOW; i++) {
+                    sum += window[i % WINDOW].join(TIMEOUT);
+                    window[i % WINDOW] = null;
+                }
+                return sum;
+            };
+            default -> throw new IllegalArgumentException("unknown runtime " + runtime);
+        };
+
+        check(batch.run()); // the answer, before anything is measured
+    }
+
+    private Batch submitAll(ExecutorService executor, LongUnaryOperator call) {
+        return () -> {
+            for (int i = 0; i < TASKS; i++) {
+                final long a = args[i];
+                Callable<Long> c = () -> call.applyAsLong(a);
+                futures[i] = executor.submit(c);
+            }
+            long sum = 0;
+            for (int i = 0; i < TASKS; i++) {
+                sum += futures[i].get(TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+                futures[i] = null;
+            }
+            return sum;
+        };
+    }
+
+    private static long sum(long[] values) {
+        long sum = 0;
+        for (long v : values) sum += v;
+        return sum;
+    }
+
+    private long check(long sum) {
+        if (sum != expected) {
+            throw new IllegalStateException(runtime + "/" + function + ": the batch summed to " + sum + ", expected " + expected);
+        }
+        return sum;
+    }
+
+    @Benchmark
+    public long batch() throws Exception {
+        return check(batch.run()); // one comparison per 100,000 tasks: free
+    }
+
+    @TearDown
+    public void tearDown() throws Exception {
+        if (spindle != null) {
+            SpindleStats stats = spindle.stats();
+            spindle.close();
+            System.out.printf("%n[spindle] tasks run %d, worker parks %d, wake-ups %d, descriptors %d%n",
+                    stats.tasksRun(), stats.parks(), stats.wakeups(), stats.descriptors());
+        }
+        if (executor != null) {
+            executor.shutdown();
+            if (!executor.awaitTermination(TIMEOUT_NANOS, TimeUnit.NANOSECONDS)) {
+                throw new IllegalStateException(runtime + " did not terminate within " + TIMEOUT);
+            }
+        }
+        if (pthreadSum != null) pthreadSum.close();
+    }
+}

@@ -1,0 +1,69 @@
+package io.spindle.benchmarks;
+
+import io.spindle.benchmarks.internal.BenchNative;
+import io.spindle.runtime.NativeFunction;
+import io.spindle.scheduler.Spindle;
+
+import java.time.Duration;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * The native function every alternative of a suite runs, in the two forms the alternatives
+ * need: an address for the native schedulers (Spindle, pthreads, raw clone threads) and a JNA
+ * direct-mapped call for Java threads. The {@code @Param} values of the suites are the names.
+ */
+public enum TaskFunction {
+    /** Returns its argument: the cost of the machinery alone. */
+    trivial("bench_identity", BenchNative::bench_identity),
+    /** About 1 us of dependent integer work (see bench_native.c and NativeCallBenchmark). */
+    work1us("bench_work", BenchNative::bench_work);
+
+    /** The bound of every single wait in the suites: a lost wake-up fails the run, it never hangs it. */
+    public static final Duration TIMEOUT = Duration.ofSeconds(10);
+    public static final long TIMEOUT_NANOS = TIMEOUT.toNanos();
+
+    private final String symbol;
+    private final LongUnaryOperator javaCall;
+
+    TaskFunction(String symbol, LongUnaryOperator javaCall) {
+        this.symbol = symbol;
+        this.javaCall = javaCall;
+    }
+
+    /** For Spindle's workers, pthreads and clone threads: the same code, by address. */
+    public NativeFunction nativeFunction() {
+        return NativeFunction.of(BenchNative.LIBRARY, symbol);
+    }
+
+    /** For Java threads: a JNA direct-mapped call of the same function. */
+    public LongUnaryOperator javaCall() {
+        return javaCall;
+    }
+
+    /** The reference answer, computed on the calling thread. */
+    public long expectedSum(long first, int n) {
+        long sum = 0;
+        for (int i = 0; i < n; i++) sum += javaCall.applyAsLong(first + i);
+        return sum;
+    }
+
+    /**
+     * Workers of Spindle and of the Java pools: one per processor, the same for everyone.
+     * {@code -Dbench.workers=N} (through {@code -jvmArgsAppend}) changes it for all of them:
+     * a diagnostic knob, not part of the headline configuration.
+     */
+    public static int workers() {
+        return Integer.getInteger("bench.workers", Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * A Spindle with {@link #workers()} workers and the default spin time (50 us), unless
+     * {@code -Dbench.spinMicros=N} sets another (a diagnostic knob as well).
+     */
+    public static Spindle newSpindle(String name) {
+        Spindle.Builder builder = Spindle.builder().workers(workers()).name(name);
+        Integer spinMicros = Integer.getInteger("bench.spinMicros");
+        if (spinMicros != null) builder.spinTime(Duration.ofNanos(spinMicros * 1000L));
+        return builder.build();
+    }
+}
