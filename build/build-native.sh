@@ -22,17 +22,20 @@ MSG
 fi
 
 shopt -s nullglob
-sources=("$src"/*.c)
+sources=("$src"/*.c "$src"/*.S) # .S: assembly, each file guarded by its architecture
 if [ ${#sources[@]} -eq 0 ]; then
-  echo "[spindle] ERROR: no C sources in $src" >&2
+  echo "[spindle] ERROR: no C or assembly sources in $src" >&2
   exit 1
 fi
 
 mkdir -p "$(dirname "$out")"
 # -Werror: a warning in native code is a bug we have not understood yet.
 # -fno-strict-aliasing: the off-heap layouts are read through several types on purpose.
-echo "[spindle] $cc: ${#sources[@]} C file(s) in $src -> $out"
+# -z now: bind every symbol at load. Lazy binding runs the dynamic linker's resolver on the
+#  caller's stack, and it saves the whole vector state there (kilobytes): too much for a
+#  green thread's small stack, and fatal for the overflow report near its end.
+echo "[spindle] $cc: ${#sources[@]} source file(s) in $src -> $out"
 "$cc" -std=gnu11 -O2 -g -fPIC -shared -pthread \
   -Wall -Wextra -Werror -Wno-unused-parameter -fno-strict-aliasing \
-  -Wl,-z,noexecstack -Wl,--no-undefined \
+  -Wl,-z,noexecstack -Wl,-z,now -Wl,--no-undefined \
   -I "$src" "$@" -o "$out" "${sources[@]}" -ldl

@@ -47,11 +47,14 @@
 #define _GNU_SOURCE
 #include "spindle_sched.h"
 #include "ring.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdio.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +125,8 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
     case SPN_L_TASK_NEXT_FREE: return offsetof(struct spn_task, next_free);
     case SPN_L_TASK_GROUP: return offsetof(struct spn_task, group);
     case SPN_L_TASK_GROUP_SLOT: return offsetof(struct spn_task, group_slot);
+    case SPN_L_TASK_WAITERS: return offsetof(struct spn_task, waiters);
+    case SPN_L_TASK_FIBER: return offsetof(struct spn_task, fiber);
     case SPN_L_GROUP_STATE: return offsetof(struct spn_group, state);
     case SPN_L_GROUP_CANCELLED: return offsetof(struct spn_group, cancelled);
     case SPN_L_GROUP_REMAINING: return offsetof(struct spn_group, remaining);
@@ -145,6 +150,7 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
     case SPN_L_STATS_STEALS: return offsetof(struct spn_worker_stats, steals);
     case SPN_L_STATS_CANCELLED: return offsetof(struct spn_worker_stats, cancelled);
     case SPN_L_STATS_TID: return offsetof(struct spn_worker_stats, tid);
+    case SPN_L_STATS_STACKS: return offsetof(struct spn_worker_stats, stacks);
     case SPN_L_POOL_CHUNK: return SPN_POOL_CHUNK;
     case SPN_L_RING_CLOSED_BIT: return SPN_RING_CLOSED;
     case SPN_L_KEY_COUNT: return SPN_L_KEY_COUNT;
@@ -199,29 +205,57 @@ static void pool_push_chain(struct spn_sched *s, struct spn_task *first, struct 
     }
 }
 
-/* Allocates and formats a chunk of descriptors; the caller publishes it (Java records it in
- * its own table first, then calls spn_pool_push_chunk). 0 when the pool is at its limit. */
-SPN_EXPORT int64_t spn_pool_add_chunk(struct spn_sched *s)
+/* Adds a chunk of descriptors when the pool is empty. Java (spawn) and workers (spn_spawn)
+ * both call it; the mutex makes one of them do it. Returns 0 at the limit or on ENOMEM. */
+static pthread_mutex_t pool_grow_lock = PTHREAD_MUTEX_INITIALIZER;
+
+SPN_EXPORT int spn_pool_grow(struct spn_sched *s)
 {
-    int64_t n = s->pool_chunk_count;
-    if (n >= SPN_POOL_MAX_CHUNKS)
-        return 0;
-    struct spn_task *chunk = mmap(NULL, SPN_POOL_CHUNK * sizeof(struct spn_task),
-                                  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (chunk == MAP_FAILED)
-        return 0;
-    for (int i = 0; i < SPN_POOL_CHUNK; i++) {
-        chunk[i].index = (int32_t) (n * SPN_POOL_CHUNK + i);
-        chunk[i].next_free = i + 1 < SPN_POOL_CHUNK ? chunk[i].index + 2 : 0;
+    pthread_mutex_lock(&pool_grow_lock);
+    int grown = 1;
+    if ((uint32_t) __atomic_load_n(&s->pool_head, __ATOMIC_ACQUIRE) == 0) {
+        int64_t n = s->pool_chunk_count;
+        struct spn_task *chunk = n < SPN_POOL_MAX_CHUNKS
+            ? mmap(NULL, SPN_POOL_CHUNK * sizeof(struct spn_task), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            : MAP_FAILED;
+        if (chunk == MAP_FAILED) {
+            grown = 0;
+        } else {
+            for (int i = 0; i < SPN_POOL_CHUNK; i++) {
+                chunk[i].index = (int32_t) (n * SPN_POOL_CHUNK + i);
+                chunk[i].next_free = i + 1 < SPN_POOL_CHUNK ? chunk[i].index + 2 : 0;
+            }
+            /* Published before any of its descriptors can be popped: Java maps chunks lazily
+             * from this table when it meets an index it does not know yet. */
+            __atomic_store_n(&s->chunks[n], (int64_t) chunk, __ATOMIC_RELEASE);
+            __atomic_store_n(&s->pool_chunk_count, n + 1, __ATOMIC_RELEASE);
+            pool_push_chain(s, &chunk[0], &chunk[SPN_POOL_CHUNK - 1]);
+        }
     }
-    __atomic_store_n(&s->chunks[n], (int64_t) chunk, __ATOMIC_RELEASE);
-    __atomic_store_n(&s->pool_chunk_count, n + 1, __ATOMIC_RELEASE);
-    return (int64_t) chunk;
+    pthread_mutex_unlock(&pool_grow_lock);
+    return grown;
 }
 
-SPN_EXPORT void spn_pool_push_chunk(struct spn_sched *s, struct spn_task *chunk)
+/* Pops a free descriptor (workers' spn_spawn); the tag in the head defeats ABA. */
+struct spn_task *spn_pool_pop(struct spn_sched *s)
 {
-    pool_push_chain(s, &chunk[0], &chunk[SPN_POOL_CHUNK - 1]);
+    for (;;) {
+        uint64_t head = __atomic_load_n(&s->pool_head, __ATOMIC_ACQUIRE);
+        uint32_t top = (uint32_t) head;
+        if (top == 0) {
+            if (!spn_pool_grow(s))
+                return NULL;
+            continue;
+        }
+        struct spn_task *t = task_at(s, (int32_t) (top - 1));
+        /* Racy read: if t was popped meanwhile, the tag makes the cas fail. */
+        uint32_t next = (uint32_t) __atomic_load_n(&t->next_free, __ATOMIC_RELAXED);
+        uint64_t new_head = ((head >> 32) + 1) << 32 | next;
+        if (__atomic_compare_exchange_n(&s->pool_head, &head, new_head, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return t;
+    }
 }
 
 /* ---- completing a task ------------------------------------------------------------------- */
@@ -250,30 +284,59 @@ static void finish_word(struct spn_sched *s, int32_t *state, int32_t final_state
         tell_poller(s, element);
 }
 
-static void pool_push(struct spn_sched *s, struct spn_task *t)
+void spn_pool_push(struct spn_sched *s, struct spn_task *t)
 {
     pool_push_chain(s, t, t);
 }
 
-static void complete(struct spn_sched *s, struct spn_task *t, int64_t result, int32_t final_state)
+/* Drops one owner; the last one gives the descriptor back. */
+void spn_task_release(struct spn_sched *s, struct spn_task *t)
+{
+    if (xadd(&t->refs, -1) == 1)
+        spn_pool_push(s, t);
+}
+
+/* Puts a green thread that can run again into its own worker's ready queue, and wakes that
+ * worker if it sleeps. Delicate dance: push, fence, then read parked; the worker sets
+ * parked, fences, then looks at its ready queue. We cannot wake one chosen worker on the
+ * shared futex, so we wake them all: only when the owner sleeps, which is rare under load. */
+void spn_ready(struct spn_sched *s, struct spn_fiber *f)
+{
+    struct spn_worker *owner = f->owner;
+    f->state = SPN_FIBER_READY;
+    spn_mpsc_push(&owner->ready, f);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (lv_i32(&owner->parked)) {
+        xadd(&s->wake_seq, 1);
+        futex_wake(&s->wake_seq, INT_MAX);
+    }
+}
+
+void spn_complete(struct spn_sched *s, struct spn_task *t, int64_t result, int32_t final_state)
 {
     struct spn_group *g = (struct spn_group *) t->group;
     if (g) {
         g->results[t->group_slot] = result;
-        if (final_state == SPN_TASK_CANCELLED)
+        if (final_state != SPN_TASK_DONE)
             __atomic_store_n(&g->cancelled, 1, __ATOMIC_RELAXED);
     } else {
         t->result = result;
     }
     finish_word(s, &t->state, final_state, (int64_t) t);
+    /* Green threads parked in spn_join on this task: close the list and wake each. */
+    struct spn_fiber *f = (struct spn_fiber *) xchg(&t->waiters, (int64_t) SPN_WAITERS_CLOSED);
+    while (f) {
+        struct spn_fiber *next = f->next; /* read before spn_ready reuses the link */
+        spn_ready(s, f);
+        f = next;
+    }
     if (g && xadd(&g->remaining, -1) == 1) {
         /* The last task of the batch. Low bit tags a group for the poller. */
         int32_t group_state = __atomic_load_n(&g->cancelled, __ATOMIC_RELAXED)
                                   ? SPN_TASK_CANCELLED : SPN_TASK_DONE;
         finish_word(s, &g->state, group_state, (int64_t) g | 1);
     }
-    if (xadd(&t->refs, -1) == 1)
-        pool_push(s, t);
+    spn_task_release(s, t);
 }
 
 /* ---- workers ------------------------------------------------------------------------------ */
@@ -283,21 +346,87 @@ static inline struct spn_sched *sched_of(struct spn_worker_stats *w)
     return (struct spn_sched *) ((char *) (w - w->index) - offsetof(struct spn_sched, stats));
 }
 
-static void run(struct spn_sched *s, struct spn_worker_stats *w, struct spn_task *t)
+static struct spn_worker *worker_at(struct spn_sched *s, int i)
 {
-    if (__builtin_expect(lv_i32(&s->shutdown) == SPN_CANCEL, 0)) {
-        complete(s, t, 0, SPN_TASK_CANCELLED);
-        stat_inc(&w->cancelled);
-        return;
-    }
-    int64_t result = ((intptr_t (*)(void *)) t->fn)((void *) t->arg);
-    stat_inc(&w->tasks_run);
-    complete(s, t, result, SPN_TASK_DONE);
+    return &((struct spn_worker *) s->workers)[i];
 }
 
-static struct spn_task *find_work(struct spn_sched *s)
+/* Work any worker could take: the ring or a deque. Racy; exact when nothing moves. */
+static int work_visible(struct spn_sched *s)
 {
-    return (struct spn_task *) ring_poll((struct spn_ring *) s->submit);
+    if (!ring_is_empty((struct spn_ring *) s->submit))
+        return 1;
+    for (int i = 0; i < s->nworkers; i++)
+        if (!spn_deque_is_empty(&worker_at(s, i)->deque))
+            return 1;
+    return 0;
+}
+
+/* A task nobody started: own deque (newest first), the ring, then another worker's deque. */
+static struct spn_task *new_work(struct spn_sched *s, struct spn_worker *w)
+{
+    struct spn_task *t = spn_deque_pop(&w->deque);
+    if (t)
+        return t;
+    if ((t = (struct spn_task *) ring_poll((struct spn_ring *) s->submit)) != NULL)
+        return t;
+    /* Steal: from every other worker once, starting at a random one (xorshift). */
+    int n = s->nworkers;
+    if (n < 2)
+        return NULL;
+    w->rng ^= w->rng << 13;
+    w->rng ^= w->rng >> 17;
+    w->rng ^= w->rng << 5;
+    for (int lost = 1; lost;) {
+        lost = 0;
+        int first = (int) (w->rng % (uint32_t) n);
+        for (int k = 0; k < n; k++) {
+            struct spn_worker *victim = worker_at(s, (first + k) % n);
+            if (victim == w)
+                continue;
+            if ((t = spn_deque_steal(&victim->deque, &lost)) != NULL) {
+                stat_inc(&w->stats->steals);
+                return t;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Sets exactly one of *f (a green thread to resume) and *t (a task to start). */
+static int find_work(struct spn_sched *s, struct spn_worker *w, struct spn_fiber **f, struct spn_task **t)
+{
+    *f = NULL;
+    *t = NULL;
+    /* After a yield, new work goes first, or a yielding loop would starve it. Every 64th
+     * look starts at the ring, so Java's submissions are not starved by deque work. */
+    if (w->yielded) {
+        w->yielded = 0;
+        if ((*t = new_work(s, w)) != NULL)
+            return 1;
+    }
+    if ((++w->tick & 63) == 0 && (*t = (struct spn_task *) ring_poll((struct spn_ring *) s->submit)) != NULL)
+        return 1;
+    if ((*f = spn_mpsc_pop(&w->ready)) != NULL)
+        return 1;
+    return (*t = new_work(s, w)) != NULL;
+}
+
+void spn_start_task(struct spn_worker *w, struct spn_task *t);
+void spn_resume(struct spn_worker *w, struct spn_fiber *f);
+
+static void run(struct spn_worker *w, struct spn_fiber *f, struct spn_task *t)
+{
+    if (f)
+        spn_resume(w, f);
+    else
+        spn_start_task(w, t);
+}
+
+/* Nothing left for this worker once the runtime shuts down: it may exit. */
+static int drained(struct spn_sched *s, struct spn_worker *w)
+{
+    return w->live_fibers == 0 && spn_mpsc_is_empty(&w->ready) && !work_visible(s);
 }
 
 /*
@@ -315,8 +444,7 @@ static void wake_one(struct spn_sched *s)
         if (futex_wake(&s->wake_seq, 1) > 0)
             return;
         sv_i32(&s->waking, 0);
-        if (ring_is_empty((struct spn_ring *) s->submit) || lv_i32(&s->nparked) == 0
-            || lv_i32(&s->nspinning) != 0)
+        if (!work_visible(s) || lv_i32(&s->nparked) == 0 || lv_i32(&s->nspinning) != 0)
             return;
         int32_t expected = 0;
         if (!__atomic_compare_exchange_n(&s->waking, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
@@ -325,7 +453,7 @@ static void wake_one(struct spn_sched *s)
 }
 
 /* Wakes one parked worker if none spins and none is already being woken (Go's wakep). */
-static void wakep(struct spn_sched *s)
+void spn_wakep(struct spn_sched *s)
 {
     if (lv_i32(&s->nparked) == 0 || lv_i32(&s->nspinning) != 0)
         return;
@@ -339,47 +467,55 @@ static void wakep(struct spn_sched *s)
 static void stop_spinning(struct spn_sched *s)
 {
     if (xadd(&s->nspinning, -1) == 1)
-        wakep(s);
+        spn_wakep(s);
 }
 
 /* Sleeps until woken; returns with the worker counted as spinning again. */
-static void park(struct spn_sched *s, struct spn_worker_stats *w)
+static void park(struct spn_sched *s, struct spn_worker *w)
 {
     uint32_t epoch = __atomic_load_n(&s->wake_seq, __ATOMIC_ACQUIRE);
+    sv_i32(&w->parked, 1);
     xadd(&s->nparked, 1);
     xadd(&s->nspinning, -1);
     /* Delicate dance: we are counted as parked (seq-cst) before this re-check, so a task
-     * published after it is seen by its submitter's check of nparked/nspinning. */
-    if (ring_is_empty((struct spn_ring *) s->submit) && lv_i32(&s->shutdown) == SPN_RUNNING) {
-        stat_inc(&w->parks);
+     * published after it is seen by its submitter's check of nparked/nspinning, and a green
+     * thread readied after it is seen by spn_ready's check of parked. While shutting down we
+     * still sleep if green threads of ours wait for others to finish. */
+    int shutting_down = lv_i32(&s->shutdown) != SPN_RUNNING;
+    if (!work_visible(s) && spn_mpsc_is_empty(&w->ready) && (!shutting_down || w->live_fibers > 0)) {
+        stat_inc(&w->stats->parks);
         /* Might be woken up spuriously (or by a wake meant for another): that's allowed. */
         if (futex_wait(&s->wake_seq, epoch, NULL) == 0)
-            stat_inc(&w->wakeups);
+            stat_inc(&w->stats->wakeups);
     }
     xadd(&s->nspinning, 1);
     xadd(&s->nparked, -1);
+    sv_i32(&w->parked, 0);
     sv_i32(&s->waking, 0); /* before we poll: see the comment at the top */
 }
 
 SPN_EXPORT intptr_t spn_worker_main(void *arg)
 {
-    struct spn_worker_stats *w = arg;
-    struct spn_sched *s = sched_of(w);
+    struct spn_worker_stats *stats = arg;
+    struct spn_sched *s = sched_of(stats);
+    struct spn_worker *w = worker_at(s, (int) stats->index);
     /* At most half the workers spin at once (Go's rule): on a small machine the threads
      * that submit and join need a CPU too, and a spinner on their CPU only delays them. */
     const int32_t max_spinners = s->nworkers > 1 ? s->nworkers / 2 : 1;
-    w->tid = syscall(SYS_gettid);
+    spn_current_worker = w;
+    stats->tid = syscall(SYS_gettid);
     int32_t spinning_before = xadd(&s->nspinning, 1); /* a new worker starts by looking */
     for (;;) {
         /* Spinning: look for work until spin_ns pass without any. */
         int64_t deadline = spinning_before < max_spinners ? now_ns() + s->spin_ns : 0;
-        struct spn_task *t = NULL;
+        struct spn_fiber *f;
+        struct spn_task *t;
         for (unsigned i = 1;; i++) {
-            if ((t = find_work(s)) != NULL)
+            if (find_work(s, w, &f, &t))
                 break;
-            int32_t shutdown = lv_i32(&s->shutdown);
-            if (shutdown != SPN_RUNNING && ring_is_empty((struct spn_ring *) s->submit)) {
+            if (lv_i32(&s->shutdown) != SPN_RUNNING && drained(s, w)) {
                 xadd(&s->nspinning, -1);
+                spn_current_worker = NULL;
                 return 0; /* the ring is closed before shutdown is set: nothing more comes */
             }
             cpu_relax();
@@ -389,10 +525,10 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
             }
         }
         stop_spinning(s);
-        /* Running: drain the ring without touching the spinning count per task. */
+        /* Running: keep going without touching the spinning count per task. */
         do {
-            run(s, w, t);
-        } while ((t = find_work(s)) != NULL);
+            run(w, f, t);
+        } while (find_work(s, w, &f, &t));
         spinning_before = xadd(&s->nspinning, 1);
     }
 }
@@ -484,10 +620,25 @@ SPN_EXPORT void spn_poller_stop(struct spn_sched *s)
 
 #define COMPLETION_RING_CAPACITY 65536
 
-SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spin_ns,
-                                struct spn_sched **out)
+SPN_EXPORT void spn_sched_destroy(struct spn_sched *s);
+
+/* The guard-page budget for green-thread stacks: an eighth of the mapping limit. */
+static int64_t guard_budget(void)
 {
-    if (nworkers < 1 || spin_ns < 0)
+    long max_map_count = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &max_map_count) != 1)
+            max_map_count = 65530;
+        fclose(f);
+    }
+    return max_map_count / 8;
+}
+
+SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spin_ns,
+                                int64_t green_stack_size, struct spn_sched **out)
+{
+    if (nworkers < 1 || spin_ns < 0 || green_stack_size < 4096)
         return EINVAL;
     size_t size = sizeof(struct spn_sched) + (size_t) nworkers * sizeof(struct spn_worker_stats);
     struct spn_sched *s = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
@@ -502,12 +653,33 @@ SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spi
         free(s);
         return submit ? ENOMEM : EINVAL;
     }
+    size_t workers_size = (size_t) nworkers * sizeof(struct spn_worker);
+    struct spn_worker *workers = aligned_alloc(SPN_CACHE_LINE, (workers_size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
+    if (!workers) {
+        spn_ring_destroy(submit);
+        spn_ring_destroy(completions);
+        free(s);
+        return ENOMEM;
+    }
+    memset(workers, 0, workers_size);
     s->submit = (int64_t) submit;
     s->completions = (int64_t) completions;
     s->spin_ns = spin_ns;
     s->nworkers = nworkers;
-    for (int i = 0; i < nworkers; i++)
+    s->workers = (int64_t) workers;
+    for (int i = 0; i < nworkers; i++) {
         s->stats[i].index = i;
+        workers[i].sched = s;
+        workers[i].stats = &s->stats[i];
+        workers[i].index = i;
+        workers[i].rng = 0x9e3779b9u * (uint32_t) (i + 1);
+        spn_mpsc_init(&workers[i].ready);
+    }
+    spn_fiber_runtime_init(s, (size_t) green_stack_size, guard_budget());
+    if (!s->fibers) {
+        spn_sched_destroy(s);
+        return ENOMEM;
+    }
     *out = s;
     return 0;
 }
@@ -523,6 +695,8 @@ SPN_EXPORT void spn_sched_shutdown(struct spn_sched *s, int mode)
 /* Only after every worker was joined and the poller stopped. */
 SPN_EXPORT void spn_sched_destroy(struct spn_sched *s)
 {
+    spn_fiber_runtime_destroy(s);
+    free((void *) s->workers);
     for (int64_t i = 0; i < s->pool_chunk_count; i++)
         munmap((void *) s->chunks[i], SPN_POOL_CHUNK * sizeof(struct spn_task));
     spn_ring_destroy((struct spn_ring *) s->submit);

@@ -55,12 +55,15 @@ struct spn_ring {
 /* ---------------------------------------------------------------------------------------
  * A task descriptor: one cache line, recycled through the pool below.
  *
- * fn(8b), arg(8b), result(8b), state(4b), refs(4b) | index(4b), next_free(4b), group(8b),
- * group_slot(8b), reserved(8b)
+ * fn(8b), arg(8b), result(8b), state(4b), refs(4b) | index(4b), next_free|group_slot(4b),
+ * group(8b), waiters(8b), fiber(8b)
  *
  * state is the futex joiners sleep on. refs counts owners: the run (dropped by the worker
- * when the task ends) and, for spawn(), the Java handle (dropped when it has read the
- * result). The last owner pushes the descriptor back to the pool.
+ * when the task ends) and the handle (a Java Task, or a spindle.h handle), dropped when it
+ * has read the result. The last owner pushes the descriptor back to the pool. next_free
+ * (while free) and group_slot (while queued) share a word. waiters lists the green threads
+ * parked in spn_join on this task; the task's end swaps in SPN_WAITERS_CLOSED. fiber is 0
+ * until the task starts: only such tasks may be stolen.
  * ------------------------------------------------------------------------------------- */
 enum spn_task_state {
     SPN_TASK_FREE = 0,
@@ -68,10 +71,12 @@ enum spn_task_state {
     SPN_TASK_RUNNING = 2,
     SPN_TASK_DONE = 3,
     SPN_TASK_CANCELLED = 4,
+    SPN_TASK_FAILED = 5, /* could not start: no stack for its green thread */
 };
 #define SPN_TASK_STATE_MASK 0xff
 #define SPN_TASK_WAITER_FUTEX 0x100 /* a platform thread sleeps on the word: FUTEX_WAKE it */
 #define SPN_TASK_WAITER_JAVA 0x200  /* a Java waiter is registered: tell the poller */
+#define SPN_WAITERS_CLOSED 1        /* in waiters: the task has ended, join without parking */
 
 struct spn_task {
     int64_t fn;
@@ -80,10 +85,13 @@ struct spn_task {
     int32_t state;
     int32_t refs;
     int32_t index;
-    int32_t next_free; /* index + 1 of the next free descriptor; 0 ends the list */
-    int64_t group;     /* struct spn_group * or 0 */
-    int64_t group_slot;
-    int64_t reserved;
+    union {
+        int32_t next_free; /* index + 1 of the next free descriptor; 0 ends the list */
+        int32_t group_slot;
+    };
+    int64_t group;   /* struct spn_group * or 0 */
+    int64_t waiters; /* struct spn_fiber * list, or SPN_WAITERS_CLOSED */
+    int64_t fiber;   /* struct spn_fiber * once started */
 };
 
 /* ---------------------------------------------------------------------------------------
@@ -117,7 +125,7 @@ struct spn_group {
  * Per-worker counters: written only by their worker (relaxed), read by anyone (racy
  * snapshots, fine for statistics). One line each so workers do not share lines.
  *
- * tasks_run(8b), parks(8b), wakeups(8b), steals(8b), cancelled(8b), tid(8b), index(8b), pad(8b)
+ * tasks_run(8b), parks(8b), wakeups(8b), steals(8b), cancelled(8b), tid(8b), index(8b), stacks(8b)
  * ------------------------------------------------------------------------------------- */
 struct spn_worker_stats {
     int64_t tasks_run;
@@ -127,13 +135,14 @@ struct spn_worker_stats {
     int64_t cancelled;
     int64_t tid;
     int64_t index;
-    char pad[8];
+    int64_t stacks; /* green-thread stacks this worker holds (running, parked or cached) */
 };
 
 /* ---------------------------------------------------------------------------------------
  * The scheduler's control block.
  *
- * submit(8b), completions(8b), pool_chunk_count(8b), spin_ns(8b), nworkers(4b), pad |
+ * submit(8b), completions(8b), pool_chunk_count(8b), spin_ns(8b), nworkers(4b), pad(4b),
+ * workers(8b), fibers(8b), pad(8b) |
  * pool_head(8b), pad(56b) |
  * nspinning(4b), nparked(4b), waking(4b), wake_seq(4b), shutdown(4b), pad(44b) |
  * poller_sleeping(4b), poller_seq(4b), poller_stop(4b), pad(52b) |
@@ -151,7 +160,10 @@ struct spn_sched {
     int64_t pool_chunk_count;
     int64_t spin_ns;
     int32_t nworkers;
-    char pad0[28];
+    int32_t pad_w;
+    int64_t workers; /* struct spn_worker[nworkers]: C only (worker.h) */
+    int64_t fibers;  /* the fiber stack allocator: C only (fiber.c) */
+    char pad0[8];
 
     uint64_t pool_head;
     char pad1[56];
@@ -195,6 +207,8 @@ enum spn_layout_key {
     SPN_L_TASK_NEXT_FREE,
     SPN_L_TASK_GROUP,
     SPN_L_TASK_GROUP_SLOT,
+    SPN_L_TASK_WAITERS,
+    SPN_L_TASK_FIBER,
     SPN_L_GROUP_STATE,
     SPN_L_GROUP_CANCELLED,
     SPN_L_GROUP_REMAINING,
@@ -218,9 +232,14 @@ enum spn_layout_key {
     SPN_L_STATS_STEALS,
     SPN_L_STATS_CANCELLED,
     SPN_L_STATS_TID,
+    SPN_L_STATS_STACKS,
     SPN_L_POOL_CHUNK,
     SPN_L_RING_CLOSED_BIT,
     SPN_L_KEY_COUNT
 };
+
+_Static_assert(sizeof(struct spn_task) == 64, "a task descriptor is one cache line");
+_Static_assert(sizeof(struct spn_worker_stats) == 64, "worker counters are one cache line each");
+_Static_assert(sizeof(struct spn_group) == 64, "the group header is one cache line");
 
 #endif /* SPINDLE_SCHED_H */

@@ -57,6 +57,7 @@ public final class Spindle implements AutoCloseable {
     public static final int MAX_RING_CAPACITY = 1 << 30;
     public static final int MAX_WORKERS = 1024;
     public static final Duration DEFAULT_SPIN = Duration.ofNanos(50_000);
+    public static final long DEFAULT_GREEN_STACK_SIZE = 64 * 1024;
 
     private static final AtomicInteger INSTANCES = new AtomicInteger();
     /**
@@ -77,6 +78,7 @@ public final class Spindle implements AutoCloseable {
     private final int workerCount;
     private final int ringCapacity;
     private final Duration spin;
+    private final long greenStackSize;
 
     final long sched;
     final ByteBuffer control;
@@ -96,8 +98,9 @@ public final class Spindle implements AutoCloseable {
         this.workerCount = b.workers;
         this.ringCapacity = b.ringCapacity;
         this.spin = b.spin;
+        this.greenStackSize = b.greenStackSize;
         long[] out = new long[1];
-        int err = SchedNative.spn_sched_create(workerCount, ringCapacity, spin.toNanos(), out);
+        int err = SchedNative.spn_sched_create(workerCount, ringCapacity, spin.toNanos(), b.greenStackSize, out);
         if (err != 0) throw new IllegalStateException("could not create the scheduler (errno " + err + ")");
         this.sched = out[0];
         this.control = Memory.map(sched, SCHED_HEADER_SIZE + (long) workerCount * STATS_SIZE);
@@ -120,6 +123,15 @@ public final class Spindle implements AutoCloseable {
         return new Builder();
     }
 
+    /**
+     * Loads the scheduler's native library (RTLD_GLOBAL) and checks its layout, if that has not
+     * happened yet. Task libraries that call spindle.h resolve spn_* against it, so load it
+     * first when a task library binds its symbols at load time (linked with -z now).
+     */
+    public static void loadNativeLibrary() {
+        // The static initialiser does the work.
+    }
+
     /** A runtime with the defaults: a worker per available processor. */
     public static Spindle open() {
         return builder().build();
@@ -139,6 +151,10 @@ public final class Spindle implements AutoCloseable {
 
     public Duration spinTime() {
         return spin;
+    }
+
+    public long greenStackSize() {
+        return greenStackSize;
     }
 
     // ---- submission ---------------------------------------------------------------------------
@@ -228,18 +244,37 @@ public final class Spindle implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes over a handle that native task code made with {@code spn_spawn} and handed to Java
+     * (as its result, say): the returned Task owns it, and joining it gives the handle back.
+     * The handle must not be joined or detached in C as well.
+     */
+    public Task adopt(long nativeHandle) {
+        if (nativeHandle == 0) throw new IllegalArgumentException("null task handle");
+        enterOrReject();
+        try {
+            int index = pool.indexOf(nativeHandle);
+            if (index < 0) throw new IllegalArgumentException("0x" + Long.toHexString(nativeHandle) + " is not a task handle of " + name);
+            return new Task(this, index);
+        } finally {
+            exit();
+        }
+    }
+
     private static long requireFunction(NativeFunction fn) {
         if (fn == null) throw new NullPointerException("native function is null: a task needs code to run");
         return fn.address();
     }
 
-    private void prepare(int index, long fn, long arg, long group, long slot, int refs) {
+    private void prepare(int index, long fn, long arg, long group, int slot, int refs) {
         ByteBuffer chunk = pool.chunk(index);
         int offset = DescriptorPool.offset(index);
         LONGS.set(chunk, offset + TASK_FN, fn);
         LONGS.set(chunk, offset + TASK_ARG, arg);
         LONGS.set(chunk, offset + TASK_GROUP, group);
-        LONGS.set(chunk, offset + TASK_GROUP_SLOT, slot);
+        INTS.set(chunk, offset + TASK_GROUP_SLOT, slot);
+        LONGS.set(chunk, offset + TASK_WAITERS, 0L);
+        LONGS.set(chunk, offset + TASK_FIBER, 0L);
         INTS.set(chunk, offset + TASK_REFS, refs);
         INTS.set(chunk, offset + TASK_STATE, STATE_QUEUED);
         // Plain writes: the ring's release store of the slot sequence publishes them.
@@ -348,7 +383,8 @@ public final class Spindle implements AutoCloseable {
                     (long) LONGS.getVolatile(control, base + STATS_PARKS),
                     (long) LONGS.getVolatile(control, base + STATS_WAKEUPS),
                     (long) LONGS.getVolatile(control, base + STATS_STEALS),
-                    (long) LONGS.getVolatile(control, base + STATS_CANCELLED)));
+                    (long) LONGS.getVolatile(control, base + STATS_CANCELLED),
+                    (long) LONGS.getVolatile(control, base + STATS_STACKS)));
         }
         return new SpindleStats(list, submissions.offered(), pool.capacity());
     }
@@ -439,6 +475,7 @@ public final class Spindle implements AutoCloseable {
         private int ringCapacity = DEFAULT_RING_CAPACITY;
         private Duration spin = DEFAULT_SPIN;
         private long workerStackSize = NativeThread.DEFAULT_STACK_SIZE;
+        private long greenStackSize = DEFAULT_GREEN_STACK_SIZE;
         private String name;
 
         private Builder() {}
@@ -474,6 +511,15 @@ public final class Spindle implements AutoCloseable {
         /** Each worker's own stack (page multiple, at least 16 KiB; default 256 KiB). Tasks run on it. */
         public Builder workerStackSize(long bytes) {
             this.workerStackSize = GuardedStack.validateSize(bytes);
+            return this;
+        }
+
+        /**
+         * The stack of each green thread (page multiple, at least 16 KiB; default 64 KiB).
+         * Every task that starts from a queue runs on one; stacks are pooled per worker.
+         */
+        public Builder greenStackSize(long bytes) {
+            this.greenStackSize = GuardedStack.validateSize(bytes);
             return this;
         }
 

@@ -21,8 +21,10 @@ public record SpindleStats(List<Worker> workers, long submitted, long descriptor
      * @param wakeups   times it was woken from that sleep
      * @param steals    tasks it took from another worker's queue
      * @param cancelled tasks it cancelled during shutdownNow()
+     * @param stacks    green-thread stacks it holds: running, parked or cached for reuse
      */
-    public record Worker(int index, int tid, long tasksRun, long parks, long wakeups, long steals, long cancelled) {}
+    public record Worker(int index, int tid, long tasksRun, long parks, long wakeups, long steals, long cancelled,
+                         long stacks) {}
 
     public long tasksRun() {
         return workers.stream().mapToLong(Worker::tasksRun).sum();
@@ -38,6 +40,10 @@ public record SpindleStats(List<Worker> workers, long submitted, long descriptor
 
     public long steals() {
         return workers.stream().mapToLong(Worker::steals).sum();
+    }
+
+    public long stacks() {
+        return workers.stream().mapToLong(Worker::stacks).sum();
     }
 
     public long cancelled() {

@@ -129,6 +129,7 @@ public final class Task extends Handle {
 
     private void complete(CompletableFuture<Long> future) {
         if (outcome == STATE_CANCELLED) future.completeExceptionally(cancelled());
+        else if (outcome == STATE_FAILED) future.completeExceptionally(noStack());
         else future.complete(result);
     }
 
@@ -211,6 +212,11 @@ public final class Task extends Handle {
         return spindle.pool.address(index);
     }
 
+    /** The native handle (a spindle.h spn_task_t *), for native code that joins this task too. */
+    long nativeHandle() {
+        return address();
+    }
+
     // ---- the outcome ----------------------------------------------------------------------------
 
     @Override
@@ -243,7 +249,13 @@ public final class Task extends Handle {
 
     private long valueOf(int o) {
         if (o == STATE_CANCELLED) throw cancelled();
+        if (o == STATE_FAILED) throw noStack();
         return result;
+    }
+
+    static IllegalStateException noStack() {
+        return new IllegalStateException("the task could not start: no stack could be mapped for its green thread "
+                + "(vm.max_map_count or memory exhausted); see the README on green-thread limits");
     }
 
     static CancellationException cancelled() {
@@ -257,6 +269,7 @@ public final class Task extends Handle {
     @Override
     public String toString() {
         int o = outcome;
-        return "Task[" + (o == STATE_DONE ? "done: " + result : o == STATE_CANCELLED ? "cancelled" : "pending") + "]";
+        return "Task[" + (o == STATE_DONE ? "done: " + result : o == STATE_CANCELLED ? "cancelled"
+                : o == STATE_FAILED ? "failed: no stack" : "pending") + "]";
     }
 }

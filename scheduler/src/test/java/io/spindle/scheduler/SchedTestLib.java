@@ -14,7 +14,13 @@ import java.nio.file.Path;
 /** The scheduler's test-only native library (src/test/c) and /proc readers. */
 final class SchedTestLib {
     static final String NAME = "spindle_scheduler_test";
-    static final NativeLibrary LIBRARY = NativeLibrary.getInstance(NAME);
+    /** The scheduler library first: the test library binds its spn_* calls when it loads (-z now). */
+    static final NativeLibrary LIBRARY = loadAfterScheduler();
+
+    private static NativeLibrary loadAfterScheduler() {
+        Spindle.loadNativeLibrary();
+        return NativeLibrary.getInstance(NAME);
+    }
 
     interface Direct extends Library {
         Direct INSTANCE = Native.load(NAME, Direct.class);
@@ -41,10 +47,15 @@ final class SchedTestLib {
     }
 
     static long rssKiB() throws IOException {
+        return statusKiB("VmRSS:");
+    }
+
+    /** A field of /proc/self/status in KiB (VmRSS, VmHWM, ...). */
+    static long statusKiB(String field) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) return Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
+            if (line.startsWith(field)) return Long.parseLong(line.substring(field.length()).trim().split("\\s+")[0]);
         }
-        throw new IllegalStateException("no VmRSS");
+        throw new IllegalStateException("no " + field);
     }
 
     /** utime + stime of one thread of this process, in clock ticks. */

@@ -12,7 +12,9 @@ import static io.spindle.scheduler.internal.Memory.LONGS;
  * Task descriptors (one cache line each, {@code struct spn_task}) in chunks of
  * {@link Layout#POOL_CHUNK}, recycled through the Treiber stack whose head lives in the
  * scheduler's control block. Java pops (spawn) and pushes (a handle that read its result);
- * C workers push (a run that ended with no handle left). <b>Internal.</b>
+ * C workers pop (spn_spawn) and push (a run that ended with no handle left). Chunks are added
+ * by C ({@code spn_pool_grow}) and mapped here when an index from a new chunk turns up.
+ * <b>Internal.</b>
  *
  * <p>The head packs a tag with {@code index + 1}; the tag advances on every change, so a pop
  * that read a successor which was popped and pushed back meanwhile fails its cas (ABA).
@@ -32,7 +34,9 @@ public final class DescriptorPool {
     }
 
     public ByteBuffer chunk(int index) {
-        return chunks[index >>> POOL_CHUNK_SHIFT];
+        int c = index >>> POOL_CHUNK_SHIFT;
+        ByteBuffer[] known = chunks;
+        return c < known.length ? known[c] : refresh()[c];
     }
 
     public static int offset(int index) {
@@ -40,11 +44,17 @@ public final class DescriptorPool {
     }
 
     public long address(int index) {
-        return chunkAddresses[index >>> POOL_CHUNK_SHIFT] + offset(index);
+        int c = index >>> POOL_CHUNK_SHIFT;
+        long[] known = chunkAddresses;
+        if (c >= known.length) {
+            refresh();
+            known = chunkAddresses;
+        }
+        return known[c] + offset(index);
     }
 
     public int chunkCount() {
-        return chunks.length;
+        return refresh().length;
     }
 
     /** A free descriptor's index, or -1 when the pool is at its limit and none is free. */
@@ -103,19 +113,39 @@ public final class DescriptorPool {
         }
     }
 
-    private synchronized boolean grow() {
-        if ((int) (long) LONGS.getAcquire(control, SCHED_POOL_HEAD) != 0) return true; // someone refilled it
-        if (chunks.length >= POOL_MAX_CHUNKS) return false;
-        long address = SchedNative.spn_pool_add_chunk(sched);
-        if (address == 0) return false;
-        ByteBuffer[] grownChunks = Arrays.copyOf(chunks, chunks.length + 1);
-        long[] grownAddresses = Arrays.copyOf(chunkAddresses, chunkAddresses.length + 1);
-        grownChunks[grownChunks.length - 1] = Memory.map(address, (long) POOL_CHUNK << TASK_SHIFT);
-        grownAddresses[grownAddresses.length - 1] = address;
+    private boolean grow() {
+        // C adds the chunk (workers grow the pool too, from spn_spawn); we map it when we meet it.
+        return SchedNative.spn_pool_grow(sched) != 0;
+    }
+
+    /** Maps the chunks C added since we last looked (their table is published before use). */
+    private synchronized ByteBuffer[] refresh() {
+        int count = (int) (long) LONGS.getAcquire(control, SCHED_POOL_CHUNK_COUNT);
+        ByteBuffer[] known = chunks;
+        if (count <= known.length) return known;
+        ByteBuffer[] grownChunks = Arrays.copyOf(known, count);
+        long[] grownAddresses = Arrays.copyOf(chunkAddresses, count);
+        for (int c = known.length; c < count; c++) {
+            long address = (long) LONGS.getAcquire(control, SCHED_CHUNKS + 8 * c);
+            grownChunks[c] = Memory.map(address, (long) POOL_CHUNK << TASK_SHIFT);
+            grownAddresses[c] = address;
+        }
         chunkAddresses = grownAddresses;
         chunks = grownChunks;
-        SchedNative.spn_pool_push_chunk(sched, address);
-        return true;
+        return grownChunks;
+    }
+
+    /** The index of the descriptor at {@code address}, or -1 if it is not one of ours. */
+    public int indexOf(long address) {
+        ByteBuffer[] known = refresh();
+        long[] addresses = chunkAddresses;
+        for (int c = 0; c < known.length; c++) {
+            long offset = address - addresses[c];
+            if (offset >= 0 && offset < ((long) POOL_CHUNK << TASK_SHIFT) && (offset & ((1 << TASK_SHIFT) - 1)) == 0) {
+                return (c << POOL_CHUNK_SHIFT) + (int) (offset >>> TASK_SHIFT);
+            }
+        }
+        return -1;
     }
 
     /** Descriptors still owned (refs > 0) and their final word, for the tombstones at close. */
@@ -132,6 +162,6 @@ public final class DescriptorPool {
     }
 
     public int capacity() {
-        return chunks.length * POOL_CHUNK;
+        return refresh().length * POOL_CHUNK;
     }
 }

@@ -16,7 +16,7 @@ public final class Layout {
         TASK_SIZE(1 << Layout.TASK_SHIFT), TASK_FN(Layout.TASK_FN), TASK_ARG(Layout.TASK_ARG),
         TASK_RESULT(Layout.TASK_RESULT), TASK_STATE(Layout.TASK_STATE), TASK_REFS(Layout.TASK_REFS),
         TASK_INDEX(Layout.TASK_INDEX), TASK_NEXT_FREE(Layout.TASK_NEXT_FREE), TASK_GROUP(Layout.TASK_GROUP),
-        TASK_GROUP_SLOT(Layout.TASK_GROUP_SLOT),
+        TASK_GROUP_SLOT(Layout.TASK_GROUP_SLOT), TASK_WAITERS(Layout.TASK_WAITERS), TASK_FIBER(Layout.TASK_FIBER),
         GROUP_STATE(Layout.GROUP_STATE), GROUP_CANCELLED(Layout.GROUP_CANCELLED),
         GROUP_REMAINING(Layout.GROUP_REMAINING), GROUP_COUNT(Layout.GROUP_COUNT), GROUP_RESULTS(Layout.GROUP_RESULTS),
         SCHED_SUBMIT(Layout.SCHED_SUBMIT), SCHED_COMPLETIONS(Layout.SCHED_COMPLETIONS),
@@ -26,7 +26,7 @@ public final class Layout {
         SCHED_SHUTDOWN(Layout.SCHED_SHUTDOWN), SCHED_CHUNKS(Layout.SCHED_CHUNKS), SCHED_STATS(Layout.SCHED_STATS),
         STATS_SIZE(Layout.STATS_SIZE), STATS_TASKS_RUN(Layout.STATS_TASKS_RUN), STATS_PARKS(Layout.STATS_PARKS),
         STATS_WAKEUPS(Layout.STATS_WAKEUPS), STATS_STEALS(Layout.STATS_STEALS),
-        STATS_CANCELLED(Layout.STATS_CANCELLED), STATS_TID(Layout.STATS_TID),
+        STATS_CANCELLED(Layout.STATS_CANCELLED), STATS_TID(Layout.STATS_TID), STATS_STACKS(Layout.STATS_STACKS),
         POOL_CHUNK(Layout.POOL_CHUNK), RING_CLOSED_BIT(Layout.RING_CLOSED);
 
         final long expected;
@@ -53,9 +53,11 @@ public final class Layout {
     public static final int TASK_STATE = 24;
     public static final int TASK_REFS = 28;
     public static final int TASK_INDEX = 32;
-    public static final int TASK_NEXT_FREE = 36;
+    public static final int TASK_NEXT_FREE = 36; // while free
+    public static final int TASK_GROUP_SLOT = 36; // while queued (an int)
     public static final int TASK_GROUP = 40;
-    public static final int TASK_GROUP_SLOT = 48;
+    public static final int TASK_WAITERS = 48;
+    public static final int TASK_FIBER = 56;
 
     public static final int GROUP_STATE = 0;
     public static final int GROUP_CANCELLED = 4;
@@ -83,6 +85,7 @@ public final class Layout {
     public static final int STATS_STEALS = 24;
     public static final int STATS_CANCELLED = 32;
     public static final int STATS_TID = 40;
+    public static final int STATS_STACKS = 56;
 
     public static final int POOL_CHUNK_SHIFT = 12;
     public static final int POOL_CHUNK = 1 << POOL_CHUNK_SHIFT;
@@ -93,6 +96,7 @@ public final class Layout {
     public static final int STATE_QUEUED = 1;
     public static final int STATE_DONE = 3;
     public static final int STATE_CANCELLED = 4;
+    public static final int STATE_FAILED = 5;
     public static final int WAITER_JAVA = 0x200;
 
     // enum spn_shutdown.

@@ -27,14 +27,13 @@ public final class SchedNative {
     public static native int spn_ring_offer(long ring, long element);
     public static native long spn_ring_poll(long ring);
 
-    public static native int spn_sched_create(int workers, long ringCapacity, long spinNanos, long[] out);
+    public static native int spn_sched_create(int workers, long ringCapacity, long spinNanos, long greenStackSize, long[] out);
     public static native void spn_sched_shutdown(long sched, int mode);
     public static native void spn_sched_destroy(long sched);
     public static native long spn_sched_worker(long sched, int index);
     public static native void spn_sched_wake_one(long sched);
 
-    public static native long spn_pool_add_chunk(long sched);
-    public static native void spn_pool_push_chunk(long sched, long chunk);
+    public static native int spn_pool_grow(long sched);
 
     public static native int spn_task_wait(long task, long timeoutNanos);
     public static native int spn_group_wait(long group, long timeoutNanos);

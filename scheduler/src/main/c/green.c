@@ -1,0 +1,366 @@
+/*
+ * green.c: tasks as green threads. spindle.h's API, the fiber life cycle, and the two
+ * queues every worker owns: a Chase-Lev deque of tasks not yet started (stealable) and an
+ * MPSC queue of started green threads ready to resume (never stolen: see MIGRATION in
+ * spindle.h).
+ *
+ * Lazy task creation: spn_spawn only queues the child; a child that is still at the bottom
+ * of its parent's deque when the parent joins it runs right there, on the parent's stack, as
+ * a plain call. A task gets a stack of its own only when a worker starts it from a queue or
+ * steals it. Fork-join recursion therefore costs a deque push and pop per spawn in the
+ * common case, not a context switch.
+ */
+#define _GNU_SOURCE
+#include "spindle.h"
+#include "worker.h"
+
+#include <stddef.h>
+
+#define lv_ptr(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+
+__thread struct spn_worker *spn_current_worker __attribute__((tls_model("initial-exec")));
+
+/* ---- the deque ----------------------------------------------------------------------------- */
+
+int spn_deque_push(struct spn_deque *d, struct spn_task *t)
+{
+    int64_t b = __atomic_load_n(&d->bottom, __ATOMIC_RELAXED);
+    int64_t top = __atomic_load_n(&d->top, __ATOMIC_ACQUIRE);
+    if (b - top >= SPN_DEQUE_CAPACITY)
+        return 0;
+    __atomic_store_n(&d->slots[b & (SPN_DEQUE_CAPACITY - 1)], t, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* the task's fields before the new bottom */
+    __atomic_store_n(&d->bottom, b + 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
+struct spn_task *spn_deque_pop(struct spn_deque *d)
+{
+    int64_t b = __atomic_load_n(&d->bottom, __ATOMIC_RELAXED) - 1;
+    __atomic_store_n(&d->bottom, b, __ATOMIC_RELAXED);
+    /* Claim bottom before reading top: against a thief who reads them the other way round. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    int64_t top = __atomic_load_n(&d->top, __ATOMIC_RELAXED);
+    if (top > b) { /* empty */
+        __atomic_store_n(&d->bottom, b + 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    struct spn_task *t = __atomic_load_n(&d->slots[b & (SPN_DEQUE_CAPACITY - 1)], __ATOMIC_RELAXED);
+    if (top == b) {
+        /* The last one: a thief may be taking it at this moment; the cas on top decides. */
+        if (!__atomic_compare_exchange_n(&d->top, &top, top + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+            t = NULL;
+        __atomic_store_n(&d->bottom, b + 1, __ATOMIC_RELAXED);
+    }
+    return t;
+}
+
+struct spn_task *spn_deque_steal(struct spn_deque *d, int *lost_race)
+{
+    int64_t top = __atomic_load_n(&d->top, __ATOMIC_ACQUIRE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    int64_t b = __atomic_load_n(&d->bottom, __ATOMIC_ACQUIRE);
+    if (top >= b)
+        return NULL;
+    struct spn_task *t = __atomic_load_n(&d->slots[top & (SPN_DEQUE_CAPACITY - 1)], __ATOMIC_RELAXED);
+    if (!__atomic_compare_exchange_n(&d->top, &top, top + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+        *lost_race = 1; /* another thief, or the owner's last pop */
+        return NULL;
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE); /* pairs with the push's release: the task's fields */
+    return t;
+}
+
+int spn_deque_is_empty(struct spn_deque *d)
+{
+    return __atomic_load_n(&d->top, __ATOMIC_ACQUIRE) >= __atomic_load_n(&d->bottom, __ATOMIC_ACQUIRE);
+}
+
+/* The bottom task, without taking it (owner only). */
+static struct spn_task *deque_peek_bottom(struct spn_deque *d)
+{
+    int64_t b = __atomic_load_n(&d->bottom, __ATOMIC_RELAXED) - 1;
+    if (b < __atomic_load_n(&d->top, __ATOMIC_ACQUIRE))
+        return NULL;
+    return __atomic_load_n(&d->slots[b & (SPN_DEQUE_CAPACITY - 1)], __ATOMIC_RELAXED);
+}
+
+/* ---- the ready queue (Vyukov's intrusive MPSC) -------------------------------------------- */
+
+void spn_mpsc_init(struct spn_mpsc *q)
+{
+    q->stub.next = NULL;
+    q->head = &q->stub;
+    q->tail = &q->stub;
+}
+
+void spn_mpsc_push(struct spn_mpsc *q, struct spn_fiber *f)
+{
+    __atomic_store_n(&f->next, NULL, __ATOMIC_RELAXED);
+    struct spn_fiber *prev = __atomic_exchange_n(&q->head, f, __ATOMIC_ACQ_REL);
+    /* Between the exchange and this store the queue is briefly cut: pop sees the tail's next
+     * as NULL and reports empty; the pusher finishes at once, and the worker that pushed
+     * makes sure the owner looks again (spn_ready). */
+    __atomic_store_n(&prev->next, f, __ATOMIC_RELEASE);
+}
+
+struct spn_fiber *spn_mpsc_pop(struct spn_mpsc *q)
+{
+    struct spn_fiber *tail = q->tail;
+    struct spn_fiber *next = lv_ptr(&tail->next);
+    if (tail == &q->stub) {
+        if (!next)
+            return NULL;
+        q->tail = next;
+        tail = next;
+        next = lv_ptr(&next->next);
+    }
+    if (next) {
+        q->tail = next;
+        return tail;
+    }
+    if (tail != lv_ptr(&q->head))
+        return NULL; /* a push is half-way: treat as empty for now */
+    spn_mpsc_push(q, &q->stub);
+    next = lv_ptr(&tail->next);
+    if (next) {
+        q->tail = next;
+        return tail;
+    }
+    return NULL;
+}
+
+int spn_mpsc_is_empty(struct spn_mpsc *q)
+{
+    struct spn_fiber *tail = q->tail;
+    return tail == &q->stub ? lv_ptr(&tail->next) == NULL && lv_ptr(&q->head) == &q->stub : 0;
+}
+
+/* ---- green threads --------------------------------------------------------------------------- */
+
+/* The body of every fiber. A fiber is reused: after its task ends it switches to the worker
+ * loop, which may later hand it a new task and switch back here. It never returns. Reads
+ * its owner afresh after each switch (the fiber may serve another worker next time), and
+ * never touches thread-locals (compiled code may cache their address across the switch). */
+void spn_fiber_main(struct spn_fiber *f) __attribute__((noreturn, used));
+void spn_fiber_main(struct spn_fiber *f)
+{
+    for (;;) {
+        struct spn_task *t = f->task;
+        intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
+        spn_fiber_check_stack(f);
+        struct spn_worker *w = f->owner;
+        spn_complete(w->sched, t, result, SPN_TASK_DONE);
+        f->state = SPN_FIBER_FINISHED;
+        spn_ctx_switch(&f->sp, w->scheduler_sp);
+    }
+}
+
+/* Worker loop side: run or resume a fiber until it finishes, blocks or yields. */
+static void switch_to(struct spn_worker *w, struct spn_fiber *f)
+{
+    w->current = f;
+    f->state = SPN_FIBER_RUNNING;
+    spn_ctx_switch(&w->scheduler_sp, f->sp);
+    w->current = NULL;
+    if (f->state == SPN_FIBER_FINISHED) {
+        w->live_fibers--;
+        __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + 1, __ATOMIC_RELAXED);
+        spn_fiber_put(w, f);
+    }
+    /* BLOCKED: on a waiter list; READY: in the ready queue (maybe already popped by us next). */
+}
+
+void spn_start_task(struct spn_worker *w, struct spn_task *t)
+{
+    struct spn_sched *s = w->sched;
+    if (__builtin_expect(__atomic_load_n(&s->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL, 0)) {
+        spn_complete(s, t, 0, SPN_TASK_CANCELLED);
+        __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + 1, __ATOMIC_RELAXED);
+        return;
+    }
+    struct spn_fiber *f = spn_fiber_get(w);
+    if (!f) {
+        /* No stack could be mapped: fail this task with a reason its joiners can report. */
+        spn_complete(s, t, SPN_E_NO_STACK, SPN_TASK_FAILED);
+        return;
+    }
+    f->task = t;
+    __atomic_store_n(&t->fiber, (int64_t) f, __ATOMIC_RELAXED);
+    w->live_fibers++;
+    switch_to(w, f);
+}
+
+void spn_resume(struct spn_worker *w, struct spn_fiber *f)
+{
+    switch_to(w, f);
+}
+
+/* From a fiber: back to the worker loop (the fiber is blocked or ready elsewhere). */
+static void switch_out(struct spn_worker *w, struct spn_fiber *f)
+{
+    spn_fiber_check_stack(f);
+    spn_ctx_switch(&f->sp, w->scheduler_sp);
+}
+
+static void run_inline(struct spn_worker *w, struct spn_task *t)
+{
+    struct spn_sched *s = w->sched;
+    __atomic_store_n(&t->fiber, (int64_t) w->current, __ATOMIC_RELAXED);
+    intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
+    if (w->current)
+        spn_fiber_check_stack(w->current);
+    __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + 1, __ATOMIC_RELAXED);
+    spn_complete(s, t, result, SPN_TASK_DONE);
+}
+
+static int on_worker(struct spn_worker **w)
+{
+    *w = spn_current_worker;
+    return *w && (*w)->current ? SPN_OK : SPN_E_NOT_ON_WORKER;
+}
+
+int spn_spawn(spn_task_fn fn, void *arg, spn_task_t **out)
+{
+    struct spn_worker *w;
+    int r = on_worker(&w);
+    if (r != SPN_OK)
+        return r;
+    if (!fn || !out)
+        return SPN_E_INVALID;
+    spn_fiber_check_stack(w->current);
+    struct spn_sched *s = w->sched;
+    struct spn_task *t = spn_pool_pop(s);
+    if (!t)
+        return SPN_E_NO_MEMORY;
+    t->fn = (int64_t) fn;
+    t->arg = (int64_t) arg;
+    t->result = 0;
+    t->group = 0;
+    t->group_slot = 0;
+    t->waiters = 0;
+    t->fiber = 0;
+    t->refs = 2; /* the run and this handle */
+    t->state = SPN_TASK_QUEUED;
+    *out = t;
+    if (!spn_deque_push(&w->deque, t)) {
+        run_inline(w, t); /* the deque is full: no room to defer, so do it now */
+        return SPN_OK;
+    }
+    spn_wakep(s); /* idle workers may steal it */
+    return SPN_OK;
+}
+
+int spn_join(spn_task_t *t, intptr_t *result)
+{
+    struct spn_worker *w;
+    int r = on_worker(&w);
+    if (r != SPN_OK)
+        return r;
+    if (!t)
+        return SPN_E_INVALID;
+    struct spn_fiber *f = w->current;
+    spn_fiber_check_stack(f);
+    if ((__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK) < SPN_TASK_DONE) {
+        if (deque_peek_bottom(&w->deque) == t && spn_deque_pop(&w->deque) == t) {
+            run_inline(w, t); /* lazy task creation: nobody took it, so it is just a call */
+        } else {
+            /* Started elsewhere or stolen: park this green thread on the task's waiter list;
+             * the worker that ends the task puts us back in our worker's ready queue. */
+            f->state = SPN_FIBER_BLOCKED;
+            for (;;) {
+                int64_t head = __atomic_load_n(&t->waiters, __ATOMIC_ACQUIRE);
+                if (head == SPN_WAITERS_CLOSED) {
+                    f->state = SPN_FIBER_RUNNING; /* it ended meanwhile */
+                    break;
+                }
+                f->next = (struct spn_fiber *) head;
+                if (__atomic_compare_exchange_n(&t->waiters, &head, (int64_t) f, 0, __ATOMIC_SEQ_CST,
+                                                __ATOMIC_ACQUIRE)) {
+                    switch_out(w, f);
+                    break;
+                }
+            }
+        }
+    }
+    int32_t state = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK;
+    if (result)
+        *result = t->result;
+    spn_task_release(w->sched, t);
+    return state == SPN_TASK_CANCELLED ? SPN_E_CANCELLED : state == SPN_TASK_FAILED ? SPN_E_NO_STACK : SPN_OK;
+}
+
+int spn_retain(spn_task_t *t)
+{
+    if (!t)
+        return SPN_E_INVALID;
+    __atomic_fetch_add(&t->refs, 1, __ATOMIC_RELAXED); /* the caller's reference keeps it alive */
+    return SPN_OK;
+}
+
+int spn_detach(spn_task_t *t)
+{
+    struct spn_worker *w;
+    int r = on_worker(&w);
+    if (r != SPN_OK)
+        return r;
+    if (!t)
+        return SPN_E_INVALID;
+    spn_task_release(w->sched, t);
+    return SPN_OK;
+}
+
+int spn_yield(void)
+{
+    struct spn_worker *w;
+    int r = on_worker(&w);
+    if (r != SPN_OK)
+        return r;
+    struct spn_fiber *f = w->current;
+    f->state = SPN_FIBER_READY;
+    w->yielded = 1;
+    spn_mpsc_push(&w->ready, f); /* our own queue: nobody pops it before we have switched */
+    switch_out(w, f);
+    return SPN_OK;
+}
+
+int spn_worker_id(void)
+{
+    struct spn_worker *w = spn_current_worker;
+    return w ? w->index : -1;
+}
+
+spn_task_t *spn_current(void)
+{
+    struct spn_worker *w = spn_current_worker;
+    return w && w->current ? w->current->task : NULL;
+}
+
+const char *spn_result_name(int result)
+{
+    switch ((spn_result) result) {
+    case SPN_OK: return "SPN_OK";
+    case SPN_E_NOT_ON_WORKER: return "SPN_E_NOT_ON_WORKER";
+    case SPN_E_INVALID: return "SPN_E_INVALID";
+    case SPN_E_NO_MEMORY: return "SPN_E_NO_MEMORY";
+    case SPN_E_CANCELLED: return "SPN_E_CANCELLED";
+    case SPN_E_NO_STACK: return "SPN_E_NO_STACK";
+    case SPN_E_CLOSING: return "SPN_E_CLOSING";
+    }
+    return "SPN_E_UNKNOWN";
+}
+
+const char *spn_result_describe(int result)
+{
+    switch ((spn_result) result) {
+    case SPN_OK: return "success";
+    case SPN_E_NOT_ON_WORKER: return "called from a thread that is not a Spindle worker";
+    case SPN_E_INVALID: return "a null function or handle";
+    case SPN_E_NO_MEMORY: return "no task descriptor could be allocated";
+    case SPN_E_CANCELLED: return "the task was cancelled by shutdownNow() before it started";
+    case SPN_E_NO_STACK: return "the task could not start: no stack could be mapped for its green thread "
+                                "(vm.max_map_count or memory exhausted)";
+    case SPN_E_CLOSING: return "the runtime is shutting down";
+    }
+    return "unknown result code";
+}

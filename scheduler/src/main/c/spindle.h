@@ -1,0 +1,104 @@
+/*
+ * spindle.h: the C API for task code that runs on Spindle's workers.
+ *
+ * A task is a function `intptr_t fn(void *arg)`. Java submits tasks (Spindle.spawn); task
+ * code may spawn more, wait for them and yield, without blocking its worker thread: every
+ * task runs as a green thread (a fiber with its own small stack), and a green thread that
+ * waits is parked while its worker runs other work.
+ *
+ *     static intptr_t fib(void *arg) {
+ *         intptr_t n = (intptr_t) arg;
+ *         if (n < 20) return fib_sequential(n);
+ *         spn_task_t *left;
+ *         if (spn_spawn(fib, (void *) (n - 1), &left) != SPN_OK) abort();
+ *         intptr_t right = fib((void *) (n - 2));     // meanwhile, on this green thread
+ *         intptr_t l;
+ *         spn_join(left, &l);                          // runs `left` right here if nobody took it
+ *         return l + right;
+ *     }
+ *
+ * Rules:
+ *  - Call these only from task code running on a Spindle worker (SPN_E_NOT_ON_WORKER
+ *    otherwise).
+ *  - Every handle from spn_spawn (or spn_retain) is given back exactly once: by spn_join
+ *    (which also returns the result) or by spn_detach (the result is not wanted), or handed
+ *    to Java (Spindle.adopt), which then owns it.
+ *  - MIGRATION: a green thread that has started stays on the worker it started on until it
+ *    ends. Compiled code may keep the address of a thread-local (errno is one) across a
+ *    call, so moving a started green thread to another kernel thread would break it. Only
+ *    tasks that have not started are stolen by idle workers.
+ *  - Stacks are small (Spindle.builder().greenStackSize, default 64 KiB): no large arrays on
+ *    the stack, no deep recursion without spawning. Overflow is detected at the next call
+ *    into this API (a red zone at the bottom of each stack), and ends the process with a
+ *    message naming the task and the stack size; a frame larger than the red zone can skip
+ *    it into the guard page (see the README for the limits).
+ *  - Finding these symbols: the scheduler library is loaded with RTLD_GLOBAL (JNA's default)
+ *    when the Spindle class loads (Spindle.loadNativeLibrary()), and a task library resolves
+ *    spn_* against it: at its first call (lazy binding, the default), or when it is loaded
+ *    (-z now: then load it after the Spindle class). Build task libraries with undefined
+ *    spn_* symbols allowed (the default for shared libraries; not -Wl,--no-undefined or
+ *    -z defs). The scheduler's tests build theirs exactly so (scheduler/pom.xml).
+ */
+#ifndef SPINDLE_H
+#define SPINDLE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The scheduler library hides everything else; these are its API for task code. */
+#define SPN_API __attribute__((visibility("default")))
+
+typedef struct spn_task spn_task_t;
+typedef intptr_t (*spn_task_fn)(void *arg);
+
+/* Every call that can fail returns one of these. spn_result_describe() gives the text. */
+typedef enum spn_result {
+    SPN_OK = 0,
+    SPN_E_NOT_ON_WORKER = 1, /* called from a thread that is not a Spindle worker */
+    SPN_E_INVALID = 2,       /* a null function, a null or foreign handle */
+    SPN_E_NO_MEMORY = 3,     /* no task descriptor could be allocated (4 M live tasks) */
+    SPN_E_CANCELLED = 4,     /* the joined task was cancelled by shutdownNow() before it started */
+    SPN_E_NO_STACK = 5,      /* the joined task could not start: no stack could be mapped
+                                (vm.max_map_count or memory exhausted) */
+    SPN_E_CLOSING = 6,       /* the runtime is shutting down: no new task is accepted */
+} spn_result;
+
+/* Starts fn(arg) as a new green thread; *out receives its handle. The child first goes to
+ * this worker's own queue; an idle worker may steal it. */
+SPN_API int spn_spawn(spn_task_fn fn, void *arg, spn_task_t **out);
+
+/* Waits for the task and gives its handle back; *result receives fn's return value (may be
+ * NULL). A child that has not started and still sits on this worker's queue runs at once on
+ * the caller's stack (no switch); a finished one costs no switch either; otherwise this
+ * green thread is parked and the worker runs other work until the child ends. */
+SPN_API int spn_join(spn_task_t *task, intptr_t *result);
+
+/* Another reference to the same task, for a second joiner (say, every green thread that
+ * waits on one gate task): each reference is given back once, by spn_join or spn_detach.
+ * The caller must hold a reference while it retains. */
+SPN_API int spn_retain(spn_task_t *task);
+
+/* Gives a handle back without waiting: the task runs on, its result is dropped. */
+SPN_API int spn_detach(spn_task_t *task);
+
+/* Lets the other green threads of this worker (and new work) run; resumes after them. */
+SPN_API int spn_yield(void);
+
+/* The index of the worker running the caller (0..workers-1), or -1 off a worker. */
+SPN_API int spn_worker_id(void);
+
+/* The task the caller is running, or NULL off a worker. Not a handle: do not join it. */
+SPN_API spn_task_t *spn_current(void);
+
+/* "SPN_E_CANCELLED" and a sentence, for any spn_result value. */
+SPN_API const char *spn_result_name(int result);
+SPN_API const char *spn_result_describe(int result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPINDLE_H */

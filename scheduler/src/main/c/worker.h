@@ -1,0 +1,110 @@
+/*
+ * worker.h: what only C sees of a worker: its green threads (fibers), its work-stealing
+ * deque and its queue of green threads ready to resume. Internal to the scheduler library.
+ */
+#ifndef SPINDLE_WORKER_H
+#define SPINDLE_WORKER_H
+
+#include "spindle_sched.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- fibers ---------------------------------------------------------------------------------
+ * A fiber's stack, carved from a slab (fiber.c):
+ *
+ *   | guard page (within the mapping budget) | red zone | ...stack grows down... | spn_fiber |
+ *
+ * The red zone's top words hold a pattern, checked at every entry into spindle.h's API and
+ * when a task ends: a stack that reached them has overflowed.
+ */
+enum spn_fiber_state {
+    SPN_FIBER_IDLE,     /* no task: in a free list */
+    SPN_FIBER_RUNNING,
+    SPN_FIBER_BLOCKED,  /* parked in spn_join on a task's waiter list */
+    SPN_FIBER_READY,    /* in its worker's ready queue */
+    SPN_FIBER_FINISHED, /* its task ended; the scheduler takes the fiber back */
+};
+
+struct spn_fiber {
+    void *sp;                   /* saved stack pointer while not running */
+    struct spn_task *task;
+    struct spn_worker *owner;   /* a started fiber never leaves its worker */
+    struct spn_fiber *_Atomic next; /* waiter list, ready queue or free list: one at a time */
+    uint64_t *red_zone_top;     /* the checked words */
+    size_t stack_size;
+    int32_t state;
+    int32_t guarded;
+} __attribute__((aligned(64)));
+
+/* ---- the deque (Chase-Lev, as corrected for C11 by Lê, Pop, Cohen and Zappa Nardelli) ------
+ * The owner pushes and pops at the bottom (LIFO: the newest child, hot in cache); thieves
+ * take from the top (FIFO: the oldest, usually the biggest piece of work). Fixed capacity:
+ * a spawn that finds it full runs the child at once instead.
+ */
+#define SPN_DEQUE_CAPACITY 8192
+
+struct spn_deque {
+    int64_t top;
+    char pad0[56];
+    int64_t bottom;
+    char pad1[56];
+    struct spn_task *_Atomic slots[SPN_DEQUE_CAPACITY];
+};
+
+/* ---- the ready queue (Vyukov's intrusive MPSC queue) -----------------------------------------
+ * Any worker pushes a fiber it woke (the end of a task this fiber joined); only the owner
+ * pops. FIFO, so two green threads that yield to each other alternate strictly.
+ */
+struct spn_mpsc {
+    struct spn_fiber *_Atomic head; /* producers exchange here */
+    char pad0[56];
+    struct spn_fiber *tail;         /* the owner pops here */
+    struct spn_fiber stub;
+};
+
+struct spn_worker {
+    struct spn_sched *sched;
+    struct spn_worker_stats *stats;
+    int32_t index;
+    int32_t parked;             /* 1 while asleep (or about to be) on the scheduler's futex */
+    void *scheduler_sp;         /* the worker loop's own context while a fiber runs */
+    struct spn_fiber *current;  /* the fiber running now, or NULL in the worker loop */
+    int64_t live_fibers;        /* started and not yet finished (running, blocked or ready) */
+    struct spn_fiber *free_fibers;
+    int32_t free_count;
+    int32_t yielded;            /* the last fiber yielded: look for new work before resuming */
+    uint32_t rng;
+    uint32_t tick;
+    char pad[64];
+    struct spn_deque deque;
+    struct spn_mpsc ready;
+};
+
+/* fiber.c */
+void spn_fiber_runtime_init(struct spn_sched *s, size_t stack_size, int64_t guard_budget);
+void spn_fiber_runtime_destroy(struct spn_sched *s);
+struct spn_fiber *spn_fiber_get(struct spn_worker *w);
+void spn_fiber_put(struct spn_worker *w, struct spn_fiber *f);
+void spn_ctx_switch(void **save_sp, void *load_sp);
+void spn_fiber_check_stack(struct spn_fiber *f);
+
+/* sched.c, for green.c */
+void spn_complete(struct spn_sched *s, struct spn_task *t, int64_t result, int32_t final_state);
+void spn_task_release(struct spn_sched *s, struct spn_task *t);
+struct spn_task *spn_pool_pop(struct spn_sched *s);
+void spn_wakep(struct spn_sched *s);
+void spn_ready(struct spn_sched *s, struct spn_fiber *f);
+extern __thread struct spn_worker *spn_current_worker;
+
+/* deque and ready queue operations (green.c) */
+int spn_deque_push(struct spn_deque *d, struct spn_task *t);
+struct spn_task *spn_deque_pop(struct spn_deque *d);
+struct spn_task *spn_deque_steal(struct spn_deque *d, int *lost_race);
+int spn_deque_is_empty(struct spn_deque *d);
+void spn_mpsc_init(struct spn_mpsc *q);
+void spn_mpsc_push(struct spn_mpsc *q, struct spn_fiber *f);
+struct spn_fiber *spn_mpsc_pop(struct spn_mpsc *q);
+int spn_mpsc_is_empty(struct spn_mpsc *q);
+
+#endif /* SPINDLE_WORKER_H */

@@ -1,0 +1,304 @@
+/*
+ * green_test.c: task code that uses spindle.h, compiled like a user's task library (spn_*
+ * left undefined, resolved against the scheduler library when first called).
+ */
+#define _GNU_SOURCE
+#include "spindle.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static intptr_t fib_sequential(intptr_t n)
+{
+    return n < 2 ? n : fib_sequential(n - 1) + fib_sequential(n - 2);
+}
+
+/* Fork-join fib: a spawn per call above the cutoff (arg: n | cutoff << 32). */
+intptr_t spn_test_fib(void *arg)
+{
+    intptr_t packed = (intptr_t) arg;
+    intptr_t n = packed & 0xffffffff, cutoff = packed >> 32;
+    if (n < cutoff || n < 2)
+        return fib_sequential(n);
+    spn_task_t *left;
+    if (spn_spawn(spn_test_fib, (void *) ((n - 1) | cutoff << 32), &left) != SPN_OK)
+        return -1000000;
+    intptr_t right = spn_test_fib((void *) ((n - 2) | cutoff << 32));
+    intptr_t l;
+    if (spn_join(left, &l) != SPN_OK)
+        return -1000000;
+    return l + right;
+}
+
+intptr_t spn_test_fib_sequential(void *arg) { return fib_sequential((intptr_t) arg); }
+
+/* ---- parallel quicksort of int32s in native memory ---- */
+
+struct sort_range {
+    int32_t *a;
+    int64_t n;
+};
+
+static void insertion_sort(int32_t *a, int64_t n)
+{
+    for (int64_t i = 1; i < n; i++) {
+        int32_t v = a[i];
+        int64_t j = i - 1;
+        while (j >= 0 && a[j] > v) {
+            a[j + 1] = a[j];
+            j--;
+        }
+        a[j + 1] = v;
+    }
+}
+
+static int64_t partition(int32_t *a, int64_t n)
+{
+    int32_t x = a[0], y = a[n / 2], z = a[n - 1];
+    int32_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+    int64_t i = -1, j = n;
+    for (;;) {
+        do i++; while (a[i] < pivot);
+        do j--; while (a[j] > pivot);
+        if (i >= j)
+            return j + 1;
+        int32_t t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+/* arg: struct sort_range * (owned by the caller). Returns 0, or -1 on an API failure. */
+intptr_t spn_test_quicksort(void *arg)
+{
+    struct sort_range *r = arg;
+    int32_t *a = r->a;
+    int64_t n = r->n;
+    while (n > 2048) {
+        int64_t split = partition(a, n);
+        /* The left part as a child (its range lives on this stack: we join before returning). */
+        struct sort_range left = {a, split};
+        spn_task_t *child;
+        if (spn_spawn(spn_test_quicksort, &left, &child) != SPN_OK)
+            return -1;
+        struct sort_range right = {a + split, n - split};
+        intptr_t rr = spn_test_quicksort(&right);
+        intptr_t lr;
+        if (spn_join(child, &lr) != SPN_OK || lr != 0 || rr != 0)
+            return -1;
+        return 0;
+    }
+    insertion_sort(a, n);
+    return 0;
+}
+
+/* ---- many green threads blocked at once ---- */
+
+/* The gate: a green thread that yields until Java sets *flag. */
+intptr_t spn_test_gate(void *arg)
+{
+    int64_t *flag = arg;
+    while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+        spn_yield();
+    return 42;
+}
+
+struct gate_waiters {
+    spn_task_t *gate;  /* Java keeps its own handle until every waiter is done */
+    int64_t parked;    /* waiters that reached their join */
+};
+
+/* A waiter: takes a reference of its own to the gate task and joins it, parking its green
+ * thread until the gate opens. */
+intptr_t spn_test_gate_waiter(void *arg)
+{
+    struct gate_waiters *g = arg;
+    if (spn_retain(g->gate) != SPN_OK)
+        return -1;
+    __atomic_fetch_add(&g->parked, 1, __ATOMIC_RELAXED);
+    intptr_t r;
+    if (spn_join(g->gate, &r) != SPN_OK)
+        return -2;
+    return r;
+}
+
+/* ---- yield ---- */
+
+struct pingpong {
+    int64_t rounds;
+    int64_t turn;      /* whose turn: 0 or 1 */
+    int64_t violations;
+    int64_t trace_len;
+    char trace[64];
+};
+
+struct player {
+    struct pingpong *game;
+    int64_t me;
+};
+
+/* Two of these on one worker must alternate strictly when they yield to each other. */
+intptr_t spn_test_yield_player(void *arg)
+{
+    struct player *p = arg;
+    struct pingpong *g = p->game;
+    for (int64_t i = 0; i < g->rounds; i++) {
+        if (__atomic_load_n(&g->turn, __ATOMIC_ACQUIRE) != p->me)
+            __atomic_fetch_add(&g->violations, 1, __ATOMIC_RELAXED);
+        if (g->trace_len < (int64_t) sizeof g->trace - 1)
+            g->trace[g->trace_len++] = (char) ('A' + p->me);
+        __atomic_store_n(&g->turn, 1 - p->me, __ATOMIC_RELEASE);
+        spn_yield();
+    }
+    return spn_worker_id();
+}
+
+/* Yields until *flag is set (by a task spawned from Java), at most `limit` times. */
+struct yield_until {
+    int64_t *flag;
+    int64_t limit;
+    int64_t yields;
+};
+
+intptr_t spn_test_yield_until(void *arg)
+{
+    struct yield_until *y = arg;
+    while (!__atomic_load_n(y->flag, __ATOMIC_ACQUIRE) && y->yields < y->limit) {
+        spn_yield();
+        y->yields++;
+    }
+    return __atomic_load_n(y->flag, __ATOMIC_ACQUIRE) ? 1 : 0;
+}
+
+intptr_t spn_test_set_flag(void *arg)
+{
+    __atomic_store_n((int64_t *) arg, 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* ---- stealing: one task spawns many children ---- */
+
+struct fanout {
+    int32_t *counts; /* each child increments its own slot */
+    int64_t children;
+};
+
+static intptr_t fanout_child(void *arg)
+{
+    int32_t *slot = arg;
+    __atomic_fetch_add(slot, 1, __ATOMIC_RELAXED);
+    /* A little work, so the other worker has time to steal. */
+    volatile uint64_t x = 0;
+    for (int i = 0; i < 2000; i++)
+        x += (uint64_t) i * 2654435761u;
+    return spn_worker_id();
+}
+
+/* Spawns `children` children, then joins them all; returns how many ran on another worker. */
+intptr_t spn_test_fanout(void *arg)
+{
+    struct fanout *f = arg;
+    spn_task_t **handles = malloc(sizeof *handles * (size_t) f->children);
+    if (!handles)
+        return -1;
+    for (int64_t i = 0; i < f->children; i++)
+        if (spn_spawn(fanout_child, &f->counts[i], &handles[i]) != SPN_OK)
+            return -1;
+    int me = spn_worker_id();
+    intptr_t elsewhere = 0;
+    for (int64_t i = f->children - 1; i >= 0; i--) {
+        intptr_t worker;
+        if (spn_join(handles[i], &worker) != SPN_OK)
+            return -1;
+        if (worker != me)
+            elsewhere++;
+    }
+    free(handles);
+    return elsewhere;
+}
+
+/* ---- libc inside green threads that block and resume ---- */
+
+static intptr_t format_child(void *arg)
+{
+    char *buf = malloc(64);
+    snprintf(buf, 64, "child-%ld", (long) (intptr_t) arg);
+    spn_yield();
+    intptr_t len = (intptr_t) strlen(buf);
+    free(buf);
+    return len;
+}
+
+/* Mallocs, spawns, blocks in join, yields, prints; checks errno survives the switches. */
+intptr_t spn_test_libc_green(void *arg)
+{
+    long n = (long) (intptr_t) arg;
+    char *mine = malloc(128);
+    if (!mine)
+        return -1;
+    snprintf(mine, 128, "parent-%ld", n);
+    errno = 4242;
+    spn_task_t *kids[4];
+    for (int i = 0; i < 4; i++)
+        if (spn_spawn(format_child, (void *) (intptr_t) (n * 10 + i), &kids[i]) != SPN_OK)
+            return -1;
+    spn_yield();
+    intptr_t total = 0;
+    for (int i = 0; i < 4; i++) {
+        intptr_t len;
+        if (spn_join(kids[i], &len) != SPN_OK)
+            return -1;
+        total += len;
+    }
+    if (errno != 4242)
+        return -2; /* errno is thread-local: it must be the same worker's */
+    if (n % 1000 == 0) {
+        printf("[green thread] %s joined 4 children on worker %d\n", mine, spn_worker_id());
+        fflush(stdout);
+    }
+    free(mine);
+    return total;
+}
+
+/* ---- the API off a worker, and result names ---- */
+
+intptr_t spn_test_api_off_worker(void)
+{
+    spn_task_t *t;
+    return spn_spawn(spn_test_fib_sequential, NULL, &t) == SPN_E_NOT_ON_WORKER
+           && spn_yield() == SPN_E_NOT_ON_WORKER && spn_worker_id() == -1 && spn_current() == NULL
+           && strcmp(spn_result_name(SPN_E_CANCELLED), "SPN_E_CANCELLED") == 0;
+}
+
+/* ---- hand a handle to Java ---- */
+
+intptr_t spn_test_spawn_for_java(void *arg)
+{
+    spn_task_t *t;
+    if (spn_spawn(spn_test_fib_sequential, arg, &t) != SPN_OK)
+        return 0;
+    return (intptr_t) t; /* Java adopts it */
+}
+
+/* ---- stack overflow ---- */
+
+static intptr_t deep(intptr_t depth)
+{
+    volatile char frame[512];
+    frame[0] = (char) depth;
+    spn_task_t *t;
+    /* Calls into the API at every level, as fork-join recursion does: that is where the
+     * red zone is checked. */
+    if (spn_spawn(spn_test_fib_sequential, (void *) 1, &t) != SPN_OK)
+        return -1;
+    spn_detach(t);
+    return depth > 0 ? deep(depth - 1) + frame[0] : frame[0];
+}
+
+intptr_t spn_test_overflow(void *arg)
+{
+    return deep((intptr_t) arg);
+}

@@ -1,0 +1,211 @@
+package io.spindle.scheduler;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import io.spindle.runtime.NativeFunction;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Tasks as green threads: spindle.h's spawn, join and yield from task code, and stealing. */
+class GreenThreadTest {
+    static NativeFunction fn(String name) {
+        return SchedTestLib.fn(name);
+    }
+
+    static long fibArg(long n, long cutoff) {
+        return n | cutoff << 32;
+    }
+
+    @ParameterizedTest(name = "{0} worker(s)")
+    @ValueSource(ints = {1, 2})
+    void forkJoinFib27WithASpawnPerCall(int workers) {
+        try (Spindle spindle = Spindle.builder().workers(workers).build()) {
+            assertEquals(196_418, spindle.spawn(fn("spn_test_fib"), fibArg(27, 8)).join());
+            SpindleStats stats = spindle.stats();
+            System.out.println(workers + " worker(s): " + stats);
+            // Lazy task creation: most children run inline on their parent's stack, so the
+            // tasks that got a stack of their own are few (the root, and what was stolen).
+            assertTrue(stats.stacks() < 1000, "stacks in use or cached: " + stats.stacks());
+            if (workers == 1) assertEquals(0, stats.steals());
+        }
+    }
+
+    @Test
+    void parallelQuicksortOfTenMillionInts() {
+        int n = 10_000_000;
+        Memory data = new Memory(4L * n);
+        Random random = new Random(27);
+        int[] expected = new int[n];
+        for (int i = 0; i < n; i++) expected[i] = random.nextInt();
+        data.write(0, expected, 0, n);
+        Memory range = new Memory(16);
+        range.setLong(0, Pointer.nativeValue(data));
+        range.setLong(8, n);
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            assertEquals(0, spindle.spawn(fn("spn_test_quicksort"), range).join());
+            System.out.println("quicksort: " + spindle.stats());
+        }
+        int[] sorted = data.getIntArray(0, n);
+        Arrays.sort(expected);
+        assertArrayEquals(expected, sorted, "sorted, and a permutation of the input");
+    }
+
+    @Test
+    @Timeout(300)
+    void aHundredThousandGreenThreadsBlockedAtOnceThenReleased() throws Exception {
+        int waiters = 100_000;
+        Memory flag = SchedTestLib.zeroed(8);
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            Task gate = spindle.spawn(fn("spn_test_gate"), flag);
+            Memory shared = SchedTestLib.zeroed(16); // struct gate_waiters {gate, parked}
+            shared.setLong(0, gate.nativeHandle());
+            long[] args = new long[waiters];
+            Arrays.fill(args, Pointer.nativeValue(shared));
+            TaskGroup group = spindle.spawnAll(fn("spn_test_gate_waiter"), args);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (shared.getLong(8) < waiters && System.nanoTime() < deadline) Thread.sleep(10);
+            assertEquals(waiters, shared.getLong(8), "every waiter reached its join");
+            Thread.sleep(50);
+            SpindleStats blocked = spindle.stats();
+            long peakRssKiB = SchedTestLib.statusKiB("VmHWM:");
+            System.out.printf("%d green threads blocked: %d stacks, %d mappings, peak RSS %d MiB%n",
+                    waiters, blocked.stacks(), SchedTestLib.mapsCount(), peakRssKiB / 1024);
+            assertTrue(blocked.stacks() >= waiters, "each blocked green thread holds its stack: " + blocked.stacks());
+            assertFalse(group.isDone());
+            flag.setLong(0, 1); // open the gate
+            long[] results = group.join(Duration.ofSeconds(120));
+            assertTrue(Arrays.stream(results).allMatch(r -> r == 42), "every waiter saw the gate's result");
+            assertEquals(42, gate.join());
+        }
+    }
+
+    @Test
+    void twoGreenThreadsOnOneWorkerAlternateStrictlyWhenTheyYield() {
+        try (Spindle spindle = Spindle.builder().workers(1).build()) {
+            Memory game = SchedTestLib.zeroed(32 + 64); // struct pingpong
+            game.setLong(0, 1000);
+            Memory a = SchedTestLib.zeroed(16), b = SchedTestLib.zeroed(16);
+            a.setLong(0, Pointer.nativeValue(game));
+            b.setLong(0, Pointer.nativeValue(game));
+            b.setLong(8, 1);
+            TaskGroup players = spindle.spawnAll(fn("spn_test_yield_player"), new long[] {Pointer.nativeValue(a), Pointer.nativeValue(b)});
+            assertArrayEquals(new long[] {0, 0}, players.join(), "both ran on worker 0");
+            assertEquals(0, game.getLong(16), "turn violations");
+            String trace = game.getString(32, StandardCharsets.US_ASCII.name());
+            assertEquals(62, trace.length() - 1, "the trace holds the first 63 turns");
+            assertEquals("AB".repeat(32).substring(0, trace.length()), trace);
+        }
+    }
+
+    @Test
+    void aYieldingLoopDoesNotStarveATaskSpawnedFromJava() {
+        try (Spindle spindle = Spindle.builder().workers(1).build()) {
+            Memory flag = SchedTestLib.zeroed(8);
+            Memory state = SchedTestLib.zeroed(24); // struct yield_until
+            state.setLong(0, Pointer.nativeValue(flag));
+            state.setLong(8, 10_000_000);
+            Task yielder = spindle.spawn(fn("spn_test_yield_until"), state);
+            while (state.getLong(16) == 0) Thread.onSpinWait(); // it is looping now
+            assertEquals(1, spindle.spawn(fn("spn_test_set_flag"), flag).join());
+            assertEquals(1, yielder.join(), "the yielder saw the flag set by the Java task");
+            assertTrue(state.getLong(16) < 10_000_000);
+        }
+    }
+
+    @Test
+    void idleWorkersStealUnstartedChildrenAndEveryChildRunsOnce() {
+        int children = 10_000;
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            Memory counts = SchedTestLib.zeroed(4L * children);
+            Memory fanout = SchedTestLib.zeroed(16);
+            fanout.setLong(0, Pointer.nativeValue(counts));
+            fanout.setLong(8, children);
+            long elsewhere = spindle.spawn(fn("spn_test_fanout"), fanout).join();
+            int[] c = counts.getIntArray(0, children);
+            assertTrue(Arrays.stream(c).allMatch(v -> v == 1), "every child ran exactly once");
+            SpindleStats stats = spindle.stats();
+            System.out.println("fan-out: " + elsewhere + " children ran on the other worker; " + stats);
+            assertTrue(stats.steals() > 0, "the idle worker stole: " + stats);
+            assertTrue(elsewhere > 0);
+        }
+    }
+
+    @Test
+    void libcInsideGreenThreadsThatBlockAndResume() {
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            long[] args = new long[2000];
+            for (int i = 0; i < args.length; i++) args[i] = i;
+            long[] results = spindle.spawnAll(fn("spn_test_libc_green"), args).join();
+            for (int i = 0; i < args.length; i++) {
+                long expected = 0;
+                for (int k = 0; k < 4; k++) expected += ("child-" + (i * 10L + k)).length();
+                assertEquals(expected, results[i], "task " + i + " (-2: errno changed across a switch)");
+            }
+        }
+    }
+
+    @Test
+    void javaJoinsATaskSpawnedFromNativeCode() {
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            long handle = spindle.spawn(fn("spn_test_spawn_for_java"), 20).join();
+            assertNotEquals(0, handle);
+            Task child = spindle.adopt(handle);
+            assertEquals(6765, child.join());
+            assertThrows(IllegalArgumentException.class, () -> spindle.adopt(12345));
+        }
+    }
+
+    interface OffWorker extends com.sun.jna.Library {
+        OffWorker INSTANCE = Native.load(SchedTestLib.NAME, OffWorker.class);
+
+        long spn_test_api_off_worker();
+    }
+
+    @Test
+    void theApiRefusesCallsOffAWorkerWithANamedResult() {
+        try (Spindle ignored = Spindle.builder().workers(1).build()) { // the scheduler library is loaded
+            assertEquals(1, OffWorker.INSTANCE.spn_test_api_off_worker());
+        }
+    }
+
+    /** A recursion that outgrows its 16 KiB green stack, in a forked JVM: a message, not a corruption. */
+    @Test
+    @Timeout(120)
+    void stackExhaustionEndsWithAClearMessage() throws Exception {
+        List<String> command = List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:-CreateCoredumpOnCrash",
+                "-cp", System.getProperty("java.class.path"), Overflow.class.getName());
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertNotEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("green thread stack overflow"), out);
+        assertTrue(out.contains("16384-byte stack"), out);
+        assertFalse(out.contains("SURVIVED"), out);
+    }
+
+    public static final class Overflow {
+        public static void main(String[] args) {
+            try (Spindle spindle = Spindle.builder().workers(1).greenStackSize(16 * 1024).build()) {
+                long depth = args.length > 0 ? Long.parseLong(args[0]) : 10_000;
+                spindle.spawn(fn("spn_test_overflow"), depth).join();
+                System.out.println("SURVIVED");
+            }
+        }
+    }
+}
