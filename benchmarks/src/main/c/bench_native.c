@@ -11,13 +11,22 @@
  * And the pthread-per-task baselines, so that thread creation is measured without any JVM
  * in between: one create+join per call, or a batch of N threads with bounded concurrency.
  * Every join has a deadline (pthread_timedjoin_np), so a lost thread cannot hang a run.
+ *
+ * For the green-thread suites (the task code that calls spindle.h is in bench_green.c):
+ *   bench_fib_sequential  plain recursive fib, the floor of ForkJoinFibBenchmark;
+ *   bench_futex_pingpong  two pthreads handing a turn to each other over a futex word, the
+ *                         kernel's baseline for YieldPingPongBenchmark.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BENCH_EXPORT __attribute__((visibility("default")))
 
@@ -152,4 +161,111 @@ BENCH_EXPORT int bench_pthread_batch(int64_t fn, int64_t first, int64_t n, int32
     free(threads);
     *sum = total;
     return err;
+}
+
+/* ---- fib, sequentially ---------------------------------------------------------------------- */
+
+BENCH_EXPORT int64_t bench_fib_sequential(int64_t n)
+{
+    return n < 2 ? n : bench_fib_sequential(n - 1) + bench_fib_sequential(n - 2);
+}
+
+/* ---- two pthreads handing off over a futex -------------------------------------------------- */
+
+/*
+ * The turn word holds the player whose turn it is (0 or 1), or FUTEX_GAME_ABORTED once the
+ * caller gave up waiting. A player waits while the word holds the other player's number;
+ * it hands over with a cas (not a store), so that it can never overwrite an abort.
+ */
+#define FUTEX_GAME_ABORTED (-1)
+
+struct futex_game {
+    int32_t turn;
+    int32_t pad;
+    int64_t rounds;
+    int64_t handoffs[2]; /* each player's, written by that player only */
+};
+
+struct futex_player {
+    struct futex_game *game;
+    int32_t me;
+};
+
+static long futex(int32_t *word, int op, int32_t val)
+{
+    return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+static void *futex_player(void *arg)
+{
+    struct futex_player *p = arg;
+    struct futex_game *g = p->game;
+    const int32_t me = p->me, other = 1 - me;
+    for (int64_t i = 0; i < g->rounds; i++) {
+        int32_t turn;
+        while ((turn = __atomic_load_n(&g->turn, __ATOMIC_ACQUIRE)) != me) {
+            if (turn == FUTEX_GAME_ABORTED)
+                return NULL;
+            /* Might be woken up spuriously, or see the word change first: the loop rechecks. */
+            futex(&g->turn, FUTEX_WAIT_PRIVATE, turn);
+        }
+        int32_t expected = me;
+        if (!__atomic_compare_exchange_n(&g->turn, &expected, other, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            return NULL; /* aborted while it was our turn */
+        futex(&g->turn, FUTEX_WAKE_PRIVATE, 1);
+        g->handoffs[me]++;
+    }
+    return NULL;
+}
+
+/*
+ * Two pthreads take turns `rounds` times each: a round trip is player 0 handing the turn to
+ * player 1 and back (each hand-over: a store to the word and FUTEX_WAKE; each wait:
+ * FUTEX_WAIT until the word is ours). The threads are created and joined inside the call
+ * (two creations per call, amortized over the rounds). *handoffs receives the hand-overs
+ * done, 2 * rounds on success. Returns 0, an error of pthread_create, or ETIMEDOUT if the
+ * game did not end within timeout_ns: then the word is set to FUTEX_GAME_ABORTED, the players
+ * are woken and given another timeout_ns to leave, and if they do not they are detached
+ * and the game leaked on purpose (they may still write it).
+ */
+BENCH_EXPORT int bench_futex_pingpong(int64_t rounds, int64_t *handoffs, int64_t timeout_ns)
+{
+    struct futex_game *g = calloc(1, sizeof *g);
+    struct futex_player *players = calloc(2, sizeof *players);
+    if (!g || !players) {
+        free(g);
+        free(players);
+        return ENOMEM;
+    }
+    g->rounds = rounds;
+    pthread_t t[2];
+    int started = 0, err = 0;
+    for (; started < 2; started++) {
+        players[started] = (struct futex_player) {g, started};
+        if ((err = pthread_create(&t[started], NULL, futex_player, &players[started])) != 0)
+            break;
+    }
+    if (err) /* make the one started (if any) leave at once */
+        __atomic_store_n(&g->turn, FUTEX_GAME_ABORTED, __ATOMIC_RELEASE);
+    struct timespec deadline = deadline_after(timeout_ns);
+    int late = 0;
+    for (int i = 0; i < started; i++) {
+        int jerr = pthread_timedjoin_np(t[i], NULL, &deadline);
+        if (jerr == ETIMEDOUT && !late) {
+            late = 1;
+            __atomic_store_n(&g->turn, FUTEX_GAME_ABORTED, __ATOMIC_RELEASE);
+            futex(&g->turn, FUTEX_WAKE_PRIVATE, INT_MAX);
+            deadline = deadline_after(timeout_ns);
+            jerr = pthread_timedjoin_np(t[i], NULL, &deadline);
+        }
+        if (jerr) {
+            for (int k = i; k < started; k++)
+                pthread_detach(t[k]);
+            return jerr; /* g and players leaked: the detached threads may still touch them */
+        }
+    }
+    *handoffs = g->handoffs[0] + g->handoffs[1];
+    free(g);
+    free(players);
+    return err ? err : late ? ETIMEDOUT : 0;
 }
