@@ -58,6 +58,10 @@ struct spn_task *spn_deque_pop(struct spn_deque *d)
 struct spn_task *spn_deque_steal(struct spn_deque *d, int *lost_race)
 {
     int64_t top = __atomic_load_n(&d->top, __ATOMIC_ACQUIRE);
+    /* A cheap look first: an idle worker sweeps often, and reading both indices costs the
+     * owner nothing, while the fence and the cas below would take its cache lines away. */
+    if (top >= __atomic_load_n(&d->bottom, __ATOMIC_ACQUIRE))
+        return NULL;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     int64_t b = __atomic_load_n(&d->bottom, __ATOMIC_ACQUIRE);
     if (top >= b)
@@ -150,7 +154,7 @@ void spn_fiber_main(struct spn_fiber *f)
         intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
         spn_fiber_check_stack(f);
         struct spn_worker *w = f->owner;
-        spn_complete(w->sched, t, result, SPN_TASK_DONE);
+        spn_complete(w, t, result, SPN_TASK_DONE);
         f->state = SPN_FIBER_FINISHED;
         spn_ctx_switch(&f->sp, w->scheduler_sp);
     }
@@ -162,6 +166,9 @@ static void switch_to(struct spn_worker *w, struct spn_fiber *f)
     w->current = f;
     f->state = SPN_FIBER_RUNNING;
     spn_ctx_switch(&w->scheduler_sp, f->sp);
+    /* Fibers may have handed the worker to each other (spn_yield): the one that came back
+     * to the loop is whichever is current now. */
+    f = w->current;
     w->current = NULL;
     if (f->state == SPN_FIBER_FINISHED) {
         w->live_fibers--;
@@ -175,14 +182,14 @@ void spn_start_task(struct spn_worker *w, struct spn_task *t)
 {
     struct spn_sched *s = w->sched;
     if (__builtin_expect(__atomic_load_n(&s->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL, 0)) {
-        spn_complete(s, t, 0, SPN_TASK_CANCELLED);
+        spn_complete(w, t, 0, SPN_TASK_CANCELLED);
         __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + 1, __ATOMIC_RELAXED);
         return;
     }
     struct spn_fiber *f = spn_fiber_get(w);
     if (!f) {
         /* No stack could be mapped: fail this task with a reason its joiners can report. */
-        spn_complete(s, t, SPN_E_NO_STACK, SPN_TASK_FAILED);
+        spn_complete(w, t, SPN_E_NO_STACK, SPN_TASK_FAILED);
         return;
     }
     f->task = t;
@@ -205,13 +212,12 @@ static void switch_out(struct spn_worker *w, struct spn_fiber *f)
 
 static void run_inline(struct spn_worker *w, struct spn_task *t)
 {
-    struct spn_sched *s = w->sched;
     __atomic_store_n(&t->fiber, (int64_t) w->current, __ATOMIC_RELAXED);
     intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
     if (w->current)
         spn_fiber_check_stack(w->current);
     __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + 1, __ATOMIC_RELAXED);
-    spn_complete(s, t, result, SPN_TASK_DONE);
+    spn_complete(w, t, result, SPN_TASK_DONE);
 }
 
 static int on_worker(struct spn_worker **w)
@@ -230,7 +236,7 @@ int spn_spawn(spn_task_fn fn, void *arg, spn_task_t **out)
         return SPN_E_INVALID;
     spn_fiber_check_stack(w->current);
     struct spn_sched *s = w->sched;
-    struct spn_task *t = spn_pool_pop(s);
+    struct spn_task *t = spn_task_alloc(w);
     if (!t)
         return SPN_E_NO_MEMORY;
     t->fn = (int64_t) fn;
@@ -286,7 +292,7 @@ int spn_join(spn_task_t *t, intptr_t *result)
     int32_t state = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK;
     if (result)
         *result = t->result;
-    spn_task_release(w->sched, t);
+    spn_task_release(w, t);
     return state == SPN_TASK_CANCELLED ? SPN_E_CANCELLED : state == SPN_TASK_FAILED ? SPN_E_NO_STACK : SPN_OK;
 }
 
@@ -306,7 +312,7 @@ int spn_detach(spn_task_t *t)
         return r;
     if (!t)
         return SPN_E_INVALID;
-    spn_task_release(w->sched, t);
+    spn_task_release(w, t);
     return SPN_OK;
 }
 
@@ -318,8 +324,23 @@ int spn_yield(void)
         return r;
     struct spn_fiber *f = w->current;
     f->state = SPN_FIBER_READY;
-    w->yielded = 1;
     spn_mpsc_push(&w->ready, f); /* our own queue: nobody pops it before we have switched */
+    /* Straight to the next ready green thread: two switches per hand-over instead of four.
+     * Every 64th yield goes through the worker loop instead, which looks for new work
+     * first, so green threads yielding to each other cannot starve the queues. */
+    if ((++w->tick & 63) != 0) {
+        struct spn_fiber *next = spn_mpsc_pop(&w->ready);
+        if (next != f && next != NULL) {
+            spn_fiber_check_stack(f);
+            w->current = next;
+            next->state = SPN_FIBER_RUNNING;
+            spn_ctx_switch(&f->sp, next->sp);
+            return SPN_OK; /* whoever switched back to us made us current again */
+        }
+        if (next == f)
+            spn_mpsc_push(&w->ready, f); /* alone: back in the queue, and on to the loop */
+    }
+    w->yielded = 1;
     switch_out(w, f);
     return SPN_OK;
 }

@@ -237,8 +237,8 @@ SPN_EXPORT int spn_pool_grow(struct spn_sched *s)
     return grown;
 }
 
-/* Pops a free descriptor (workers' spn_spawn); the tag in the head defeats ABA. */
-struct spn_task *spn_pool_pop(struct spn_sched *s)
+/* Pops a free descriptor from the shared pool; the tag in the head defeats ABA. */
+static struct spn_task *pool_pop(struct spn_sched *s)
 {
     for (;;) {
         uint64_t head = __atomic_load_n(&s->pool_head, __ATOMIC_ACQUIRE);
@@ -284,16 +284,53 @@ static void finish_word(struct spn_sched *s, int32_t *state, int32_t final_state
         tell_poller(s, element);
 }
 
-void spn_pool_push(struct spn_sched *s, struct spn_task *t)
+/*
+ * Each worker keeps a small cache of free descriptors. Fork-join code spawns and joins on
+ * the same worker over and over; through the shared pool every spawn and every join would
+ * be a cas on one cache line that both CPUs want. The cache is private: no atomics. It
+ * spills half of itself to the shared pool when full, and is filled from there when empty.
+ */
+#define TASK_CACHE_MAX 256
+
+struct spn_task *spn_task_alloc(struct spn_worker *w)
 {
-    pool_push_chain(s, t, t);
+    struct spn_task *t = w->task_cache;
+    if (t) {
+        w->task_cache = (struct spn_task *) t->arg;
+        w->task_cache_count--;
+        return t;
+    }
+    return pool_pop(w->sched);
 }
 
-/* Drops one owner; the last one gives the descriptor back. */
-void spn_task_release(struct spn_sched *s, struct spn_task *t)
+static void task_free(struct spn_worker *w, struct spn_task *t)
+{
+    t->arg = (int64_t) w->task_cache;
+    w->task_cache = t;
+    if (++w->task_cache_count <= TASK_CACHE_MAX)
+        return;
+    /* Spill the older half as one chain: one cas for TASK_CACHE_MAX / 2 descriptors. */
+    struct spn_task *keep = w->task_cache;
+    for (int i = 1; i < TASK_CACHE_MAX / 2; i++)
+        keep = (struct spn_task *) keep->arg;
+    struct spn_task *first = (struct spn_task *) keep->arg, *last = first;
+    keep->arg = 0;
+    int spilled = 1;
+    while (last->arg) {
+        struct spn_task *next = (struct spn_task *) last->arg;
+        last->next_free = next->index + 1;
+        last = next;
+        spilled++;
+    }
+    w->task_cache_count -= spilled;
+    pool_push_chain(w->sched, first, last);
+}
+
+/* Drops one owner; the last one gives the descriptor back (to w's cache if on a worker). */
+void spn_task_release(struct spn_worker *w, struct spn_task *t)
 {
     if (xadd(&t->refs, -1) == 1)
-        spn_pool_push(s, t);
+        task_free(w, t);
 }
 
 /* Puts a green thread that can run again into its own worker's ready queue, and wakes that
@@ -312,8 +349,9 @@ void spn_ready(struct spn_sched *s, struct spn_fiber *f)
     }
 }
 
-void spn_complete(struct spn_sched *s, struct spn_task *t, int64_t result, int32_t final_state)
+void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int32_t final_state)
 {
+    struct spn_sched *s = w->sched;
     struct spn_group *g = (struct spn_group *) t->group;
     if (g) {
         g->results[t->group_slot] = result;
@@ -336,7 +374,7 @@ void spn_complete(struct spn_sched *s, struct spn_task *t, int64_t result, int32
                                   ? SPN_TASK_CANCELLED : SPN_TASK_DONE;
         finish_word(s, &g->state, group_state, (int64_t) g | 1);
     }
-    spn_task_release(s, t);
+    spn_task_release(w, t);
 }
 
 /* ---- workers ------------------------------------------------------------------------------ */
@@ -695,6 +733,7 @@ SPN_EXPORT void spn_sched_shutdown(struct spn_sched *s, int mode)
 /* Only after every worker was joined and the poller stopped. */
 SPN_EXPORT void spn_sched_destroy(struct spn_sched *s)
 {
+    /* Descriptors in the workers' caches live in the chunks unmapped below. */
     spn_fiber_runtime_destroy(s);
     free((void *) s->workers);
     for (int64_t i = 0; i < s->pool_chunk_count; i++)

@@ -73,6 +73,8 @@ struct spn_worker {
     int64_t live_fibers;        /* started and not yet finished (running, blocked or ready) */
     struct spn_fiber *free_fibers;
     int32_t free_count;
+    int32_t task_cache_count;
+    struct spn_task *task_cache; /* free descriptors, linked through arg: no atomics */
     int32_t yielded;            /* the last fiber yielded: look for new work before resuming */
     uint32_t rng;
     uint32_t tick;
@@ -90,9 +92,9 @@ void spn_ctx_switch(void **save_sp, void *load_sp);
 void spn_fiber_check_stack(struct spn_fiber *f);
 
 /* sched.c, for green.c */
-void spn_complete(struct spn_sched *s, struct spn_task *t, int64_t result, int32_t final_state);
-void spn_task_release(struct spn_sched *s, struct spn_task *t);
-struct spn_task *spn_pool_pop(struct spn_sched *s);
+void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int32_t final_state);
+void spn_task_release(struct spn_worker *w, struct spn_task *t);
+struct spn_task *spn_task_alloc(struct spn_worker *w);
 void spn_wakep(struct spn_sched *s);
 void spn_ready(struct spn_sched *s, struct spn_fiber *f);
 extern __thread struct spn_worker *spn_current_worker;
