@@ -269,3 +269,49 @@ BENCH_EXPORT int bench_futex_pingpong(int64_t rounds, int64_t *handoffs, int64_t
     free(players);
     return err ? err : late ? ETIMEDOUT : 0;
 }
+
+/* ---- the real workload: CRC32C (Castagnoli) ------------------------------------------------ */
+
+/* CRC32C of len bytes at buf, with the SSE4.2 instruction (the polynomial java.util.zip.CRC32C
+ * uses, so Java can check every answer). */
+__attribute__((target("sse4.2")))
+static uint32_t crc32c(const unsigned char *p, uint64_t len)
+{
+    uint64_t crc = 0xffffffffu;
+    while (len >= 8) {
+        uint64_t word;
+        __builtin_memcpy(&word, p, 8);
+        crc = __builtin_ia32_crc32di(crc, word);
+        p += 8;
+        len -= 8;
+    }
+    while (len--)
+        crc = __builtin_ia32_crc32qi((uint32_t) crc, *p++);
+    return (uint32_t) crc ^ 0xffffffffu;
+}
+
+BENCH_EXPORT int64_t bench_crc32c(int64_t buf, int64_t len)
+{
+    return crc32c((const unsigned char *) buf, (uint64_t) len);
+}
+
+/* A chunk to checksum, for the task form: arg points at {address, length}. */
+struct bench_chunk {
+    int64_t address;
+    int64_t length;
+};
+
+BENCH_EXPORT intptr_t bench_crc32c_task(void *arg)
+{
+    const struct bench_chunk *c = arg;
+    return crc32c((const unsigned char *) c->address, (uint64_t) c->length);
+}
+
+/* The single-threaded baseline: every chunk in turn, in one call; CRCs to out[]. */
+BENCH_EXPORT void bench_crc32c_chunks(int64_t chunks, int64_t count, int64_t out)
+{
+    const struct bench_chunk *c = (const struct bench_chunk *) chunks;
+    int64_t *results = (int64_t *) out;
+    for (int64_t i = 0; i < count; i++)
+        results[i] = crc32c((const unsigned char *) c[i].address, (uint64_t) c[i].length);
+}

@@ -61,4 +61,10 @@ public final class BenchNative {
      * game did not end within {@code timeoutNanos}).
      */
     public static native int bench_futex_pingpong(long rounds, long handoffs, long timeoutNanos);
+
+    /** CRC32C (Castagnoli, as java.util.zip.CRC32C) of {@code length} bytes at {@code address}. */
+    public static native long bench_crc32c(long address, long length);
+
+    /** CRC32C of each of {@code count} {address, length} chunks, one after another, into {@code out[]}. */
+    public static native void bench_crc32c_chunks(long chunks, long count, long out);
 }

@@ -1,0 +1,302 @@
+package io.spindle.benchmarks.report;
+
+import javax.imageio.ImageIO;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.FontMetrics;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns JMH's JSON results into the report: a Markdown table per comparison (each
+ * alternative's score with its error, and its time relative to Spindle's) and a PNG bar chart
+ * per table (log scale when the spread is large).
+ *
+ * <p>A comparison is one benchmark method at one setting of its parameters, with the
+ * alternatives side by side: the values of its {@code runtime} (or {@code alternative},
+ * {@code queue}) parameter, or, in benchmarks without one, its methods. Spindle's row is the
+ * first alternative whose name starts with "spindle".
+ *
+ * <pre>java -cp benchmarks.jar io.spindle.benchmarks.report.Report RESULTS.json OUTPUT_DIR</pre>
+ */
+public final class Report {
+    static final List<String> ALTERNATIVE_PARAMS = List.of("runtime", "alternative", "queue", "impl");
+
+    /** One JMH result. */
+    record Result(String benchmark, String method, String mode, Map<String, String> params,
+                  double score, double error, String unit) {}
+
+    /** One comparison: rows of alternatives under one title. */
+    record Table(String title, String mode, String unit, List<Row> rows, String reference) {
+        Row spindle() {
+            return rows.stream().filter(r -> r.alternative().equals(reference)).findFirst().orElse(null);
+        }
+    }
+
+    /**
+     * @param relative this alternative's time per operation divided by Spindle's (for
+     *                 throughput modes, Spindle's throughput divided by this one's): above 1,
+     *                 Spindle is faster; NaN when the table has no Spindle row
+     */
+    record Row(String alternative, double score, double error, double relative) {}
+
+    private Report() {}
+
+    public static void main(String[] args) throws IOException {
+        if (args.length != 2) {
+            System.err.println("usage: Report RESULTS.json OUTPUT_DIR");
+            System.exit(2);
+        }
+        Path out = Path.of(args[1]);
+        List<Table> tables = tables(read(Path.of(args[0])));
+        write(tables, Environment.describe(Path.of(args[0])), out);
+        System.out.println("report: " + out.resolve("report.md") + " (" + tables.size() + " comparisons)");
+    }
+
+    /** Writes report.md and one chart per table into {@code out}. */
+    static void write(List<Table> tables, String environment, Path out) throws IOException {
+        Files.createDirectories(out);
+        StringBuilder md = new StringBuilder("# Spindle benchmarks\n\n").append(environment).append('\n');
+        for (Table t : tables) {
+            String chart = fileName(t.title()) + ".png";
+            chart(t, out.resolve(chart));
+            md.append(markdown(t)).append('\n').append("![").append(t.title()).append("](").append(chart).append(")\n\n");
+        }
+        Files.writeString(out.resolve("report.md"), md.toString(), StandardCharsets.UTF_8);
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Result> read(Path json) throws IOException {
+        List<Result> results = new ArrayList<>();
+        for (Object o : (List<Object>) Json.parse(Files.readString(json, StandardCharsets.UTF_8))) {
+            Map<String, Object> r = (Map<String, Object>) o;
+            String full = (String) r.get("benchmark");
+            String[] parts = full.split("\\.");
+            String benchmark = parts[parts.length - 2];
+            String method = parts[parts.length - 1];
+            Map<String, String> params = new TreeMap<>();
+            Object p = r.get("params");
+            if (p instanceof Map<?, ?> map) map.forEach((k, v) -> params.put((String) k, String.valueOf(v)));
+            Map<String, Object> metric = (Map<String, Object>) r.get("primaryMetric");
+            results.add(new Result(benchmark, method, (String) r.get("mode"), params,
+                    number(metric.get("score")), number(metric.get("scoreError")), (String) metric.get("scoreUnit")));
+        }
+        return results;
+    }
+
+    private static double number(Object o) {
+        if (o instanceof Double d) return d;
+        if (o instanceof String s) return s.equalsIgnoreCase("NaN") ? Double.NaN : Double.parseDouble(s);
+        return Double.NaN;
+    }
+
+    /** Groups results into comparisons, in the order JMH ran them. */
+    static List<Table> tables(List<Result> results) {
+        Map<String, List<Result>> groups = new LinkedHashMap<>();
+        Map<String, String> alternativeOf = new LinkedHashMap<>();
+        for (Result r : results) {
+            String alternativeParam = ALTERNATIVE_PARAMS.stream().filter(r.params()::containsKey).findFirst().orElse(null);
+            StringBuilder title = new StringBuilder(r.benchmark());
+            if (alternativeParam != null) title.append('.').append(r.method());
+            r.params().forEach((k, v) -> {
+                if (!k.equals(alternativeParam)) title.append(", ").append(k).append('=').append(v);
+            });
+            String key = title.toString();
+            groups.computeIfAbsent(key, k -> new ArrayList<>()).add(r);
+            alternativeOf.put(key + "#" + groups.get(key).size(), alternativeParam == null ? r.method() : r.params().get(alternativeParam));
+        }
+        List<Table> tables = new ArrayList<>();
+        groups.forEach((title, rs) -> {
+            List<String> names = new ArrayList<>();
+            for (int i = 1; i <= rs.size(); i++) names.add(alternativeOf.get(title + "#" + i));
+            String reference = names.stream().filter(n -> n.toLowerCase(Locale.ROOT).startsWith("spindle")).findFirst().orElse(null);
+            boolean throughput = rs.get(0).mode().equals("thrpt");
+            double spindle = Double.NaN;
+            for (int i = 0; i < rs.size(); i++) if (names.get(i).equals(reference)) spindle = rs.get(i).score();
+            List<Row> rows = new ArrayList<>();
+            for (int i = 0; i < rs.size(); i++) {
+                double score = rs.get(i).score();
+                double relative = throughput ? spindle / score : score / spindle;
+                rows.add(new Row(names.get(i), score, rs.get(i).error(), relative));
+            }
+            tables.add(new Table(title, rs.get(0).mode(), rs.get(0).unit(), rows, reference));
+        });
+        return tables;
+    }
+
+    static String markdown(Table t) {
+        StringBuilder s = new StringBuilder("### ").append(t.title()).append("\n\n");
+        s.append("| alternative | ").append(modeName(t.mode())).append(" (").append(t.unit()).append(") | ± error | ")
+                .append(t.reference() == null ? "" : "vs " + t.reference()).append(" |\n|---|---:|---:|---:|\n");
+        for (Row r : t.rows()) {
+            boolean isSpindle = r.alternative().equals(t.reference());
+            s.append("| ").append(isSpindle ? "**" + r.alternative() + "**" : r.alternative())
+                    .append(" | ").append(format(r.score())).append(" | ").append(format(r.error())).append(" | ")
+                    .append(Double.isNaN(r.relative()) ? "" : isSpindle ? "1" : relative(r.relative())).append(" |\n");
+        }
+        if (t.reference() != null) {
+            s.append("\n\"vs ").append(t.reference()).append("\": ").append(t.mode().equals("thrpt")
+                    ? "its throughput divided by this one's" : "this one's time divided by its time")
+                    .append(": above 1× Spindle is faster, below 1× slower.\n");
+        }
+        return s.toString();
+    }
+
+    private static String modeName(String mode) {
+        return switch (mode) {
+            case "avgt" -> "average time";
+            case "thrpt" -> "throughput";
+            case "ss" -> "single shot";
+            case "sample" -> "sampled time";
+            default -> mode;
+        };
+    }
+
+    static String format(double v) {
+        if (Double.isNaN(v)) return "n/a";
+        double a = Math.abs(v);
+        if (a >= 100) return String.format(Locale.ROOT, "%,.0f", v);
+        if (a >= 10) return String.format(Locale.ROOT, "%.1f", v);
+        if (a >= 1) return String.format(Locale.ROOT, "%.2f", v);
+        return String.format(Locale.ROOT, "%.3g", v);
+    }
+
+    private static String relative(double r) {
+        return (r >= 10 ? String.format(Locale.ROOT, "%.0f", r) : String.format(Locale.ROOT, "%.2f", r)) + "×";
+    }
+
+    static String fileName(String title) {
+        return title.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("(^-|-$)", "");
+    }
+
+    // ---- charts ------------------------------------------------------------------------------
+
+    static final int WIDTH = 960;
+    static final int LABEL_WIDTH = 200;
+    static final int ROW_HEIGHT = 30;
+    static final Color SPINDLE = new Color(0xD9, 0x5F, 0x0E);
+    static final Color OTHER = new Color(0x4C, 0x78, 0xA8);
+
+    /** True when bars would be unreadable on a linear axis: the largest is over 20× the smallest. */
+    static boolean logScale(Table t) {
+        double min = Double.MAX_VALUE, max = 0;
+        for (Row r : t.rows()) {
+            if (r.score() > 0) {
+                min = Math.min(min, r.score());
+                max = Math.max(max, r.score());
+            }
+        }
+        return max > 0 && max / min > 20;
+    }
+
+    static void chart(Table t, Path png) throws IOException {
+        int height = 70 + ROW_HEIGHT * t.rows().size() + 30;
+        BufferedImage image = new BufferedImage(WIDTH, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        try {
+            g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+            g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+            g.setColor(Color.WHITE);
+            g.fillRect(0, 0, WIDTH, height);
+            g.setColor(Color.BLACK);
+            g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
+            g.drawString(t.title(), 12, 24);
+            boolean log = logScale(t);
+            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+            g.drawString(modeName(t.mode()) + ", " + t.unit() + (log ? ", log scale" : "")
+                    + (t.mode().equals("thrpt") ? " (longer is better)" : " (shorter is better)"), 12, 44);
+            double max = 0, min = Double.MAX_VALUE;
+            for (Row r : t.rows()) {
+                double hi = r.score() + (Double.isNaN(r.error()) ? 0 : r.error());
+                max = Math.max(max, hi);
+                if (r.score() > 0) min = Math.min(min, r.score());
+            }
+            int plotLeft = LABEL_WIDTH, plotRight = WIDTH - 110, top = 60;
+            Scale scale = log ? new Scale(Math.pow(10, Math.floor(Math.log10(min))), Math.pow(10, Math.ceil(Math.log10(max))), true)
+                    : new Scale(0, max * 1.05, false);
+            FontMetrics fm = g.getFontMetrics();
+            // Grid and ticks.
+            g.setColor(new Color(0xE0, 0xE0, 0xE0));
+            int bottom = top + ROW_HEIGHT * t.rows().size();
+            for (double tick : scale.ticks()) {
+                int x = plotLeft + (int) Math.round(scale.position(tick) * (plotRight - plotLeft));
+                g.setColor(new Color(0xE0, 0xE0, 0xE0));
+                g.drawLine(x, top, x, bottom);
+                g.setColor(Color.DARK_GRAY);
+                String label = format(tick);
+                g.drawString(label, x - fm.stringWidth(label) / 2, bottom + 16);
+            }
+            for (int i = 0; i < t.rows().size(); i++) {
+                Row r = t.rows().get(i);
+                int y = top + i * ROW_HEIGHT;
+                boolean isSpindle = r.alternative().equals(t.reference());
+                g.setColor(Color.BLACK);
+                g.setFont(new Font(Font.SANS_SERIF, isSpindle ? Font.BOLD : Font.PLAIN, 12));
+                g.drawString(r.alternative(), 12, y + ROW_HEIGHT / 2 + 5);
+                int x0 = plotLeft + (int) Math.round(scale.position(scale.low()) * (plotRight - plotLeft));
+                int x1 = plotLeft + (int) Math.round(scale.position(r.score()) * (plotRight - plotLeft));
+                g.setColor(isSpindle ? SPINDLE : OTHER);
+                g.fillRect(x0, y + 5, Math.max(1, x1 - x0), ROW_HEIGHT - 10);
+                int labelX = x1;
+                if (!Double.isNaN(r.error()) && r.error() > 0) {
+                    int e0 = plotLeft + (int) Math.round(scale.position(Math.max(scale.low(), r.score() - r.error())) * (plotRight - plotLeft));
+                    int e1 = plotLeft + (int) Math.round(scale.position(r.score() + r.error()) * (plotRight - plotLeft));
+                    g.setColor(Color.BLACK);
+                    g.setStroke(new BasicStroke(1.2f));
+                    int mid = y + ROW_HEIGHT / 2;
+                    g.drawLine(e0, mid, e1, mid);
+                    g.drawLine(e0, mid - 4, e0, mid + 4);
+                    g.drawLine(e1, mid - 4, e1, mid + 4);
+                    labelX = Math.max(labelX, e1);
+                }
+                g.setColor(Color.BLACK);
+                g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+                String value = format(r.score()) + (isSpindle || Double.isNaN(r.relative()) ? "" : "  (" + relative(r.relative()) + ")");
+                g.drawString(value, Math.min(labelX + 6, WIDTH - 105), y + ROW_HEIGHT / 2 + 4);
+            }
+        } finally {
+            g.dispose();
+        }
+        if (!ImageIO.write(image, "png", png.toFile())) throw new IOException("no PNG writer");
+    }
+
+    /** Maps values to 0..1 along the axis. */
+    record Scale(double low, double high, boolean log) {
+        double position(double v) {
+            if (log) {
+                double lv = Math.log10(Math.max(v, low));
+                return (lv - Math.log10(low)) / (Math.log10(high) - Math.log10(low));
+            }
+            return (v - low) / (high - low);
+        }
+
+        List<Double> ticks() {
+            List<Double> ticks = new ArrayList<>();
+            if (log) {
+                for (double d = low; d <= high * 1.0001; d *= 10) ticks.add(d);
+            } else {
+                double step = niceStep(high / 5);
+                for (double d = 0; d <= high; d += step) ticks.add(d);
+            }
+            return ticks;
+        }
+
+        private static double niceStep(double raw) {
+            double magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
+            double n = raw / magnitude;
+            return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * magnitude;
+        }
+    }
+}

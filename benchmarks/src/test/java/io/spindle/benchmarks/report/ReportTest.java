@@ -1,0 +1,84 @@
+package io.spindle.benchmarks.report;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The renderer on a stored JMH result file (a real short run on this project's machine). */
+class ReportTest {
+    static Path sample() throws URISyntaxException {
+        return Path.of(Objects.requireNonNull(ReportTest.class.getResource("/sample-jmh.json")).toURI());
+    }
+
+    @Test
+    void groupsTheAlternativesOfEachComparison() throws Exception {
+        List<Report.Table> tables = Report.tables(Report.read(sample()));
+        assertEquals(List.of("BatchBenchmark.batch, function=trivial", "RoundTripBenchmark.roundTrip, function=trivial"),
+                tables.stream().map(Report.Table::title).toList());
+        Report.Table roundTrip = tables.get(1);
+        assertEquals(List.of("spindle", "virtualThread", "threadPool", "forkJoin", "pthread", "cloneThread"),
+                roundTrip.rows().stream().map(Report.Row::alternative).toList());
+        assertEquals("spindle", roundTrip.reference());
+        assertEquals("ns/op", roundTrip.unit());
+        Report.Row spindle = roundTrip.spindle();
+        assertEquals(544.379, spindle.score(), 0.001);
+        assertEquals(444.230, spindle.error(), 0.001);
+        Report.Row virtual = roundTrip.rows().get(1);
+        assertEquals(virtual.score() / spindle.score(), virtual.relative(), 1e-12, "time relative to Spindle's");
+        assertEquals(79.6, virtual.relative(), 0.01);
+        assertEquals("spindleSpawnAll", tables.get(0).reference(), "the first Spindle alternative is the reference");
+    }
+
+    @Test
+    void markdownTableHasEveryAlternativeWithScoreErrorAndRatio() throws Exception {
+        Report.Table roundTrip = Report.tables(Report.read(sample())).get(1);
+        String md = Report.markdown(roundTrip);
+        assertTrue(md.contains("| alternative | average time (ns/op) | ± error | vs spindle |"), md);
+        assertTrue(md.contains("| **spindle** | 544 | 444 | 1 |"), md);
+        assertTrue(md.contains("| virtualThread | 43,329 | 11,431 | 80× |"), md);
+        assertTrue(md.contains("| pthread | 43,476 | 8,190 | 80× |"), md);
+        assertTrue(md.contains("above 1× Spindle is faster"), md);
+    }
+
+    @Test
+    void throughputRatiosAreInvertedSoAboveOneStillMeansSpindleIsFaster() {
+        Report.Table t = Report.tables(List.of(
+                new Report.Result("QueueBenchmark", "oneToOne", "thrpt", java.util.Map.of("queue", "spindleRing"), 200, 5, "ops/us"),
+                new Report.Result("QueueBenchmark", "oneToOne", "thrpt", java.util.Map.of("queue", "jctools"), 100, 5, "ops/us"))).get(0);
+        assertEquals(2.0, t.rows().get(1).relative(), 1e-9);
+    }
+
+    @Test
+    void writesTheReportAndOneChartPerComparison(@TempDir Path out) throws Exception {
+        List<Report.Table> tables = Report.tables(Report.read(sample()));
+        Report.write(tables, Environment.describe(sample()), out);
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.startsWith("# Spindle benchmarks"), md);
+        assertTrue(md.contains("- JDK: OpenJDK 64-Bit Server VM 25.0.3+9-LTS"), md);
+        for (Report.Table t : tables) {
+            Path png = out.resolve(Report.fileName(t.title()) + ".png");
+            assertTrue(md.contains("(" + png.getFileName() + ")"), "the report links its chart");
+            BufferedImage image = ImageIO.read(png.toFile());
+            assertNotNull(image, "a readable PNG: " + png);
+            assertEquals(Report.WIDTH, image.getWidth());
+            assertTrue(image.getHeight() > 100);
+            assertTrue(Report.logScale(t), "pthread vs Spindle spans over 20x: log scale");
+        }
+    }
+
+    @Test
+    void readsWhatJmhWritesIncludingNaNErrors() {
+        Object parsed = Json.parse("[{\"a\": \"NaN\", \"b\": [1, 2.5e3, -3], \"c\": {\"d\": null, \"e\": true}, \"s\": \"x\\\"y\\u0041\"}]");
+        assertEquals("[{a=NaN, b=[1.0, 2500.0, -3.0], c={d=null, e=true}, s=x\"yA}]", parsed.toString());
+        assertThrows(IllegalArgumentException.class, () -> Json.parse("[1, 2"));
+    }
+}
