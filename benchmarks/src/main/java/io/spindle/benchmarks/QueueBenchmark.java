@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * Throughput per group, 1 producer / 1 consumer and 2 / 2:
  *
  * <ul>
- *   <li>{@code offHeapRing}: Spindle's submission ring (JCTools' MpmcArrayQueue algorithm on
+ *   <li>{@code spindleRing}: Spindle's submission ring (JCTools' MpmcArrayQueue algorithm on
  *       native memory through VarHandles), both sides in Java here;
  *   <li>{@code jctools}: JCTools' {@code MpmcArrayQueue} itself, the original;
  *   <li>{@code arrayBlockingQueue}: the JDK's lock-based queue, with offer/poll (no waiting).
@@ -53,7 +53,7 @@ public class QueueBenchmark {
     /** The queue under test, shared by the group. Elements are non-zero longs. */
     @State(Scope.Group)
     public static class Queue {
-        @Param({"offHeapRing", "jctools", "arrayBlockingQueue"})
+        @Param({"spindleRing", "jctools", "arrayBlockingQueue"})
         public String queue;
 
         interface LongQueue {
@@ -68,7 +68,7 @@ public class QueueBenchmark {
         @Setup(Level.Trial)
         public void setUp() {
             q = switch (queue) {
-                case "offHeapRing" -> {
+                case "spindleRing" -> {
                     Spindle.loadNativeLibrary();
                     ring = SchedNative.spn_ring_create(CAPACITY);
                     OffHeapRing r = new OffHeapRing(ring);

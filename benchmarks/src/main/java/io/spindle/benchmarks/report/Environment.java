@@ -13,15 +13,24 @@ final class Environment {
     @SuppressWarnings("unchecked")
     static String describe(Path results) throws IOException {
         String jdk = "unknown JDK";
+        String profile = "unknown";
         List<Object> all = (List<Object>) Json.parse(Files.readString(results));
         if (!all.isEmpty()) {
             Map<String, Object> first = (Map<String, Object>) all.get(0);
             jdk = first.get("vmName") + " " + first.get("vmVersion") + " (JDK " + first.get("jdkVersion") + ")";
+            profile = count(first.get("forks")) + " fork(s), " + count(first.get("warmupIterations")) + " warm-up x "
+                    + first.get("warmupTime") + ", " + count(first.get("measurementIterations")) + " measurements x "
+                    + first.get("measurementTime") + " per alternative; errors are JMH's 99.9% intervals";
         }
         return "- Machine: " + cpu() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, "
                 + memory() + "\n- Kernel: Linux " + read("/proc/sys/kernel/osrelease")
                 + "\n- JDK: " + jdk
+                + "\n- Run: " + profile + " (" + Files.getLastModifiedTime(results).toString().substring(0, 16).replace('T', ' ') + " UTC)"
                 + "\n- Results: `" + results.getFileName() + "` (JMH JSON, beside this file)\n";
+    }
+
+    private static String count(Object number) {
+        return number instanceof Double d ? String.valueOf(d.intValue()) : String.valueOf(number);
     }
 
     private static String cpu() {
