@@ -4,7 +4,6 @@ import io.spindle.benchmarks.internal.BenchNative;
 import io.spindle.runtime.NativeFunction;
 import io.spindle.runtime.NativeThread;
 import io.spindle.scheduler.Spindle;
-import io.spindle.scheduler.SpindleStats;
 import io.spindle.scheduler.Task;
 
 import com.sun.jna.Memory;
@@ -209,17 +208,9 @@ public class BatchBenchmark {
 
     @TearDown
     public void tearDown() throws Exception {
-        if (spindle != null) {
-            SpindleStats stats = spindle.stats();
-            spindle.close();
-            System.out.printf("%n[spindle] tasks run %d, worker parks %d, wake-ups %d, descriptors %d%n",
-                    stats.tasksRun(), stats.parks(), stats.wakeups(), stats.descriptors());
-        }
+        if (spindle != null) TaskFunction.closeAndReport(spindle);
         if (executor != null) {
-            executor.shutdown();
-            if (!executor.awaitTermination(TIMEOUT_NANOS, TimeUnit.NANOSECONDS)) {
-                throw new IllegalStateException(runtime + " did not terminate within " + TIMEOUT);
-            }
+            TaskFunction.shutdown(executor, runtime);
         }
         if (pthreadSum != null) pthreadSum.close();
     }

@@ -147,10 +147,9 @@ public class Crc32cWorkloadBenchmark {
 
     @TearDown
     public void tearDown() throws Exception {
-        if (spindle != null) spindle.close();
+        if (spindle != null) TaskFunction.closeAndReport(spindle);
         if (pool != null) {
-            pool.shutdown();
-            if (!pool.awaitTermination(TIMEOUT_NANOS, TimeUnit.NANOSECONDS)) throw new IllegalStateException("pool did not stop");
+            TaskFunction.shutdown(pool, runtime);
         }
         buffer.close();
         chunks.close();

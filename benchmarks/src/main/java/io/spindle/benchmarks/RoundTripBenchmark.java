@@ -4,7 +4,6 @@ import io.spindle.benchmarks.internal.BenchNative;
 import io.spindle.runtime.NativeFunction;
 import io.spindle.runtime.NativeThread;
 import io.spindle.scheduler.Spindle;
-import io.spindle.scheduler.SpindleStats;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
@@ -142,18 +141,9 @@ public class RoundTripBenchmark {
 
     @TearDown
     public void tearDown() throws Exception {
-        if (spindle != null) {
-            SpindleStats stats = spindle.stats();
-            spindle.close();
-            // Context for the report: did the workers sleep between round trips?
-            System.out.printf("%n[spindle] tasks run %d, worker parks %d, wake-ups %d%n",
-                    stats.tasksRun(), stats.parks(), stats.wakeups());
-        }
+        if (spindle != null) TaskFunction.closeAndReport(spindle);
         if (executor != null) {
-            executor.shutdown();
-            if (!executor.awaitTermination(TIMEOUT_NANOS, TimeUnit.NANOSECONDS)) {
-                throw new IllegalStateException(runtime + " did not terminate within " + TIMEOUT);
-            }
+            TaskFunction.shutdown(executor, runtime);
         }
         if (pthreadOut != null) pthreadOut.close();
     }

@@ -3,7 +3,6 @@ package io.spindle.benchmarks;
 import io.spindle.benchmarks.internal.BenchNative;
 import io.spindle.runtime.NativeFunction;
 import io.spindle.scheduler.Spindle;
-import io.spindle.scheduler.SpindleStats;
 
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -168,18 +167,10 @@ public class SpawnJoinBenchmark {
 
     @TearDown
     public void tearDown() throws Exception {
-        if (spindle != null) {
-            SpindleStats stats = spindle.stats();
-            spindle.close();
-            System.out.printf("%n[spindle] tasks run %d, steals %d, stacks %d, worker parks %d, wake-ups %d%n",
-                    stats.tasksRun(), stats.steals(), stats.stacks(), stats.parks(), stats.wakeups());
-        }
+        if (spindle != null) TaskFunction.closeAndReport(spindle);
         if (pool != null) {
             System.out.printf("%n[forkJoin] steals %d%n", pool.getStealCount());
-            pool.shutdown();
-            if (!pool.awaitTermination(TIMEOUT_NANOS, TimeUnit.NANOSECONDS)) {
-                throw new IllegalStateException(runtime + " did not terminate within " + TIMEOUT);
-            }
+            TaskFunction.shutdown(pool, runtime);
         }
     }
 }

@@ -66,4 +66,20 @@ public enum TaskFunction {
         if (spinMicros != null) builder.spinTime(Duration.ofNanos(spinMicros * 1000L));
         return builder.build();
     }
+
+    /** Closes a benchmark's runtime and prints its counters: context for the report's reader. */
+    public static void closeAndReport(Spindle spindle) {
+        io.spindle.scheduler.SpindleStats stats = spindle.stats();
+        spindle.close();
+        System.out.printf("%n[spindle] tasks run %d, steals %d, stacks %d, worker parks %d, wake-ups %d%n",
+                stats.tasksRun(), stats.steals(), stats.stacks(), stats.parks(), stats.wakeups());
+    }
+
+    /** Shuts a benchmark's Java pool down, bounded like every other wait. */
+    public static void shutdown(java.util.concurrent.ExecutorService pool, String what) throws InterruptedException {
+        pool.shutdown();
+        if (!pool.awaitTermination(TIMEOUT_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS)) {
+            throw new IllegalStateException(what + " did not terminate within " + TIMEOUT);
+        }
+    }
 }

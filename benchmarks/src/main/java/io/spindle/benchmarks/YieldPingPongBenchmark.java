@@ -3,7 +3,6 @@ package io.spindle.benchmarks;
 import io.spindle.benchmarks.internal.BenchNative;
 import io.spindle.runtime.NativeFunction;
 import io.spindle.scheduler.Spindle;
-import io.spindle.scheduler.SpindleStats;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
@@ -169,12 +168,7 @@ public class YieldPingPongBenchmark {
 
     @TearDown
     public void tearDown() throws Exception {
-        if (spindle != null) {
-            SpindleStats stats = spindle.stats();
-            spindle.close();
-            System.out.printf("%n[spindle] tasks run %d, steals %d, stacks %d, worker parks %d, wake-ups %d%n",
-                    stats.tasksRun(), stats.steals(), stats.stacks(), stats.parks(), stats.wakeups());
-        }
+        if (spindle != null) TaskFunction.closeAndReport(spindle);
         if (pthreadOut != null) pthreadOut.close();
     }
 }

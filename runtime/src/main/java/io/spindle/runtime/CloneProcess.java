@@ -108,15 +108,7 @@ public final class CloneProcess {
 
     /** Waits at most {@code timeout}; a child still running then gives a {@link TimeoutException} and stays joinable. */
     public ExitStatus join(Duration timeout) throws TimeoutException {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) throw new IllegalArgumentException("join timeout is negative: " + timeout);
-        long nanos;
-        try {
-            nanos = timeout.toNanos();
-        } catch (ArithmeticException tooLong) {
-            nanos = Long.MAX_VALUE;
-        }
-        return join(nanos);
+        return join(Timeouts.toNanos(timeout));
     }
 
     // Synchronized: waitpid reaps once; a second concurrent waiter would get ECHILD.

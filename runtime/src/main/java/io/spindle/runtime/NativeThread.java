@@ -5,7 +5,6 @@ import io.spindle.runtime.internal.Errno;
 import io.spindle.runtime.internal.RuntimeNative;
 
 import java.time.Duration;
-import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -101,15 +100,7 @@ public final class NativeThread {
      * {@link TimeoutException} and stays joinable.
      */
     public long join(Duration timeout) throws TimeoutException {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) throw new IllegalArgumentException("join timeout is negative: " + timeout);
-        long nanos;
-        try {
-            nanos = timeout.toNanos();
-        } catch (ArithmeticException tooLong) {
-            nanos = Long.MAX_VALUE;
-        }
-        return join(nanos);
+        return join(Timeouts.toNanos(timeout));
     }
 
     private long join(long timeoutNanos) throws TimeoutException {

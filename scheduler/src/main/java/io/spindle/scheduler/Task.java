@@ -1,12 +1,12 @@
 package io.spindle.scheduler;
 
+import io.spindle.runtime.Timeouts;
 import io.spindle.scheduler.internal.CompletionPoller;
 import io.spindle.scheduler.internal.DescriptorPool;
 import io.spindle.scheduler.internal.SchedNative;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
@@ -54,17 +54,7 @@ public final class Task extends Handle {
 
     /** Waits at most {@code timeout}; a task still running then gives a TimeoutException and stays joinable. */
     public long join(Duration timeout) throws TimeoutException {
-        return valueOf(await(toNanos(timeout)));
-    }
-
-    static long toNanos(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) throw new IllegalArgumentException("join timeout is negative: " + timeout);
-        try {
-            return timeout.toNanos();
-        } catch (ArithmeticException tooLong) {
-            return Long.MAX_VALUE;
-        }
+        return valueOf(await(Timeouts.toNanos(timeout)));
     }
 
     /** True once the task has ended (ran or was cancelled). Never blocks. */

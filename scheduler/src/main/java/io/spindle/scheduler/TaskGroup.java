@@ -1,5 +1,6 @@
 package io.spindle.scheduler;
 
+import io.spindle.runtime.Timeouts;
 import io.spindle.scheduler.internal.CompletionPoller;
 import io.spindle.scheduler.internal.SchedNative;
 
@@ -54,7 +55,7 @@ public final class TaskGroup extends Handle {
     }
 
     public long[] join(Duration timeout) throws TimeoutException {
-        return valueOf(await(Task.toNanos(timeout)));
+        return valueOf(await(Timeouts.toNanos(timeout)));
     }
 
     /** True once every task has ended. */
