@@ -1,0 +1,100 @@
+package io.spindle.samples;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code tour}: a short narrated run of every walkthrough and workload (a minute or less),
+ * ending with a table of the workloads' times against the alternatives. Walkthroughs that need
+ * a privilege this process lacks are skipped with the reason; any claim that does not hold
+ * makes the tour exit 1.
+ */
+public final class Tour implements Command {
+    @Override
+    public String name() {
+        return "tour";
+    }
+
+    @Override
+    public String summary() {
+        return "every walkthrough and workload in a minute, with a table of the times";
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out) throws Exception {
+        if (!args.isEmpty()) throw new UsageException("tour takes no arguments");
+        long start = System.nanoTime();
+        out.println("Spindle tour: raw clone(2) threads and green threads inside this JVM (pid "
+                + ProcessHandle.current().pid() + ", Java " + Runtime.version() + ", "
+                + Runtime.getRuntime().availableProcessors() + " CPUs)");
+        boolean privileged = isRoot();
+        List<Command> commands = new ArrayList<>(Main.commands().values());
+        List<String> failed = new ArrayList<>();
+
+        section(out, "1. What clone's flags do, one at a time");
+        Command flags = commands.stream().filter(c -> c.name().equals("flags")).findFirst().orElseThrow();
+        out.println("$ flags CLONE_THREAD|CLONE_VM     (a combination the kernel refuses)");
+        flags.run(List.of("CLONE_THREAD|CLONE_VM"), out);
+        for (Command c : commands) {
+            if (!(c instanceof Walkthrough w)) continue;
+            out.println();
+            out.println("$ " + w.name() + "     (" + w.summary() + ")");
+            if (w.needsPrivilege() && !privileged) {
+                out.println("  skipped: needs CAP_SYS_ADMIN (run as root to see it)");
+                continue;
+            }
+            int code = w.run(List.of(), out);
+            if (code == Walkthrough.NEEDS_PRIVILEGE) out.println("  skipped: a privilege is missing (see above)");
+            else if (code != 0) failed.add(w.name());
+        }
+
+        section(out, "2. Real workloads: Spindle vs virtual threads calling JNA vs one native thread");
+        List<Workload.Timing> timings = new ArrayList<>();
+        for (Command c : commands) {
+            if (!(c instanceof Workload w)) continue;
+            out.println("$ " + w.name() + " " + w.tourSize() + "     (" + w.summary() + ")");
+            try {
+                timings.add(w.measure(w.tourSize(), out));
+            } catch (IllegalStateException wrong) {
+                out.println("  FAILED: " + wrong.getMessage());
+                failed.add(w.name());
+            }
+        }
+
+        section(out, "3. The workloads' times (checked: every result identical to the sequential native run)");
+        out.printf("%-12s %-22s %12s %16s %14s %12s%n", "workload", "size", "Spindle", "virtual threads", "sequential", "VT / Spindle");
+        for (Workload.Timing t : timings) {
+            out.printf("%-12s %-22s %12s %16s %14s %11.1fx%n", t.workload(), t.size(), ms(t.spindle()), ms(t.virtualThreads()),
+                    ms(t.sequential()), (double) t.virtualThreads().toNanos() / Math.max(1, t.spindle().toNanos()));
+        }
+        out.printf("%nThe tour took %.1f s.%s%n", (System.nanoTime() - start) / 1e9,
+                failed.isEmpty() ? "" : " Claims that did not hold: " + failed);
+        return failed.isEmpty() ? 0 : 1;
+    }
+
+    private static void section(PrintStream out, String title) {
+        out.println();
+        out.println("== " + title + " " + "=".repeat(Math.max(0, 90 - title.length())));
+    }
+
+    private static String ms(Duration d) {
+        return String.format(Locale.ROOT, "%.1f ms", d.toNanos() / 1e6);
+    }
+
+    /** Effective uid 0: what the namespace walkthroughs need (CAP_SYS_ADMIN). */
+    static boolean isRoot() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) return line.split("\\s+")[2].equals("0");
+            }
+        } catch (java.io.IOException e) {
+            return false;
+        }
+        return false;
+    }
+}
