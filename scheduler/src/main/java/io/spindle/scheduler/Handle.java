@@ -1,9 +1,21 @@
 package io.spindle.scheduler;
 
+import io.spindle.scheduler.internal.CompletionPoller;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 import static io.spindle.scheduler.internal.Layout.STATE_DONE;
+import static io.spindle.scheduler.internal.Layout.STATE_MASK;
+import static io.spindle.scheduler.internal.Layout.WAITER_JAVA;
+import static io.spindle.scheduler.internal.Memory.INTS;
 
 /**
  * What {@link Task} and {@link TaskGroup} share: an outcome copied to the heap once, and the
@@ -16,6 +28,10 @@ import static io.spindle.scheduler.internal.Layout.STATE_DONE;
  * releases. Both sides write, then read the other's word (Dekker), so either the leaver sees
  * the newcomer and leaves the release to it, or the newcomer sees the outcome and never
  * touches the native part.
+ *
+ * <p>Waiting is shared too: a task and a group each have a state word (a futex), so joins,
+ * isDone and futures work the same way on both; the subclasses say where the word is, how to
+ * sleep on it in native code, and how to copy their outcome.
  */
 abstract class Handle {
     static final int PENDING = 0;
@@ -39,6 +55,169 @@ abstract class Handle {
     @SuppressWarnings("unused") private volatile int released;
     /** STATE_DONE or STATE_CANCELLED once copied; what the native part held is then on the heap. */
     volatile int outcome = PENDING;
+
+    final Spindle spindle;
+
+    Handle(Spindle spindle) {
+        this.spindle = spindle;
+    }
+
+    // ---- what each kind of handle provides ------------------------------------------------------
+
+    /** The buffer and offset of the state word. */
+    abstract ByteBuffer stateBuffer();
+
+    abstract int stateOffset();
+
+    /** The key the completion poller knows this handle by. */
+    abstract long waiterKey();
+
+    /** Sleeps on the state word in native code (platform threads only): 0, or non-zero on timeout. */
+    abstract int waitNative(long timeoutNanos);
+
+    /** The outcome once the runtime has closed and freed the native part. */
+    abstract int outcomeAfterClose();
+
+    // ---- waiting -------------------------------------------------------------------------------
+
+    final int lvState() {
+        return (int) INTS.getAcquire(stateBuffer(), stateOffset());
+    }
+
+    static boolean isFinal(int state) {
+        return (state & STATE_MASK) >= STATE_DONE;
+    }
+
+    /** Waits (timeoutNanos < 0: for ever) for the outcome; copies it. */
+    final int await(long timeoutNanos) throws TimeoutException {
+        int o = outcome;
+        if (o != PENDING) return o;
+        if (!spindle.enter()) return outcomeAfterClose();
+        try {
+            if (!use()) return outcome;
+            try {
+                if (!isFinal(lvState())) {
+                    if (Thread.currentThread().isVirtual()) awaitVirtual(timeoutNanos);
+                    else awaitPlatform(timeoutNanos);
+                }
+                return copyOnce();
+            } finally {
+                unuse();
+            }
+        } finally {
+            spindle.exit();
+        }
+    }
+
+    /** True once ended; copies the outcome then. Never blocks. */
+    final boolean done() {
+        if (outcome != PENDING) return true;
+        if (!spindle.enter()) return outcomeAfterClose() != PENDING;
+        try {
+            if (!use()) return true;
+            try {
+                return isFinal(lvState()) && copyOnce() != PENDING;
+            } finally {
+                unuse();
+            }
+        } finally {
+            spindle.exit();
+        }
+    }
+
+    /**
+     * A future that {@code complete} completes once the outcome is here: at once if it is,
+     * otherwise from the completion poller (counted as a user while it copies, like a joiner).
+     */
+    final <T> CompletableFuture<T> future(Consumer<CompletableFuture<T>> complete) {
+        CompletableFuture<T> future = new CompletableFuture<>();
+        if (!done() && spindle.enter()) {
+            try {
+                if (use()) {
+                    try {
+                        CompletionPoller.Waiter waiter = () -> {
+                            if (use()) {
+                                try {
+                                    copyOnce();
+                                } finally {
+                                    unuse();
+                                }
+                            }
+                            complete.accept(future);
+                        };
+                        if (registerJavaWaiter(waiter)) return future;
+                        copyOnce();
+                    } finally {
+                        unuse();
+                    }
+                }
+            } finally {
+                spindle.exit();
+            }
+        }
+        done(); // after close: the outcome close() kept
+        complete.accept(future);
+        return future;
+    }
+
+    private void awaitPlatform(long timeoutNanos) throws TimeoutException {
+        if (Spindle.spinUntilFinal(stateBuffer(), stateOffset())) return;
+        if (waitNative(timeoutNanos) != 0) throw timedOut(timeoutNanos);
+    }
+
+    /** A virtual thread must not block in native code (it would pin its carrier): it parks. */
+    private void awaitVirtual(long timeoutNanos) throws TimeoutException {
+        Thread me = Thread.currentThread();
+        CompletionPoller.Waiter waiter = () -> LockSupport.unpark(me);
+        if (!registerJavaWaiter(waiter)) return; // ended meanwhile
+        parkUntil(() -> isFinal(lvState()), timeoutNanos, () -> spindle.poller.unregister(waiterKey(), waiter));
+    }
+
+    /** Register, then set the waiter bit. False if it ended first (then nobody will call the waiter). */
+    private boolean registerJavaWaiter(CompletionPoller.Waiter waiter) {
+        long key = waiterKey();
+        spindle.poller.register(key, waiter);
+        while (true) {
+            int s = lvState();
+            if (isFinal(s)) {
+                spindle.poller.unregister(key, waiter);
+                return false;
+            }
+            if ((s & WAITER_JAVA) != 0 || INTS.compareAndSet(stateBuffer(), stateOffset(), s, s | WAITER_JAVA)) return true;
+        }
+    }
+
+    /**
+     * Parks until {@code done}; joins are not interruptible (as ForkJoinTask.join), but an
+     * interrupt must not turn the park into a busy loop: it is set aside and restored.
+     */
+    static void parkUntil(BooleanSupplier done, long timeoutNanos, Runnable onTimeout) throws TimeoutException {
+        long deadline = timeoutNanos < 0 ? 0 : System.nanoTime() + timeoutNanos;
+        boolean interrupted = false;
+        try {
+            while (!done.getAsBoolean()) {
+                if (timeoutNanos < 0) {
+                    LockSupport.park(done);
+                } else {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        onTimeout.run();
+                        throw timedOut(timeoutNanos);
+                    }
+                    LockSupport.parkNanos(done, left);
+                }
+                interrupted |= Thread.interrupted();
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    static TimeoutException timedOut(long nanos) {
+        return new TimeoutException("still running after " + Duration.ofNanos(nanos));
+    }
+
+    // ---- the outcome and the native part's release --------------------------------------------
 
     /** Counts the caller in; false (and not counted) if the outcome is already here. */
     final boolean use() {

@@ -325,7 +325,7 @@ public final class Spindle implements AutoCloseable {
     static boolean spinUntilFinal(ByteBuffer buffer, int offset) {
         long deadline = 0;
         for (int i = 0; ; i++) {
-            if (Task.isFinal((int) INTS.getAcquire(buffer, offset))) return true;
+            if (Handle.isFinal((int) INTS.getAcquire(buffer, offset))) return true;
             if ((i & 31) == 31) { // the clock costs more than a poll: read it now and then
                 long now = System.nanoTime();
                 if (deadline == 0) deadline = now + JOIN_SPIN_NANOS;

@@ -1,7 +1,6 @@
 package io.spindle.scheduler;
 
 import io.spindle.runtime.Timeouts;
-import io.spindle.scheduler.internal.CompletionPoller;
 import io.spindle.scheduler.internal.DescriptorPool;
 import io.spindle.scheduler.internal.SchedNative;
 
@@ -10,10 +9,8 @@ import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.LockSupport;
 
 import static io.spindle.scheduler.internal.Layout.*;
-import static io.spindle.scheduler.internal.Memory.INTS;
 import static io.spindle.scheduler.internal.Memory.LONGS;
 
 /**
@@ -30,14 +27,13 @@ import static io.spindle.scheduler.internal.Memory.LONGS;
  * answer from here. Any number of threads may join the same task.
  */
 public final class Task extends Handle {
-    private final Spindle spindle;
     private final int index;
     private final ByteBuffer chunk;
     private final int offset;
     private long result; // written before outcome
 
     Task(Spindle spindle, int index) {
-        this.spindle = spindle;
+        super(spindle);
         this.index = index;
         this.chunk = spindle.pool.chunk(index);
         this.offset = DescriptorPool.offset(index);
@@ -59,18 +55,7 @@ public final class Task extends Handle {
 
     /** True once the task has ended (ran or was cancelled). Never blocks. */
     public boolean isDone() {
-        if (outcome != PENDING) return true;
-        if (!spindle.enter()) return fromTombstone() != PENDING;
-        try {
-            if (!use()) return true;
-            try {
-                return isFinal(lvState()) && copyOnce() != PENDING;
-            } finally {
-                unuse();
-            }
-        } finally {
-            spindle.exit();
-        }
+        return done();
     }
 
     /** True if shutdownNow() cancelled the task before it started. */
@@ -83,38 +68,7 @@ public final class Task extends Handle {
      * on Spindle's completion thread: keep them short, or use the *Async variants.
      */
     public CompletableFuture<Long> toCompletableFuture() {
-        CompletableFuture<Long> future = new CompletableFuture<>();
-        if (!isDone()) {
-            if (!spindle.enter()) {
-                fromTombstone();
-            } else {
-                try {
-                    if (use()) {
-                        try {
-                            // The poller calls this once the task has ended: a counted user, like a joiner.
-                            CompletionPoller.Waiter waiter = () -> {
-                                if (use()) {
-                                    try {
-                                        copyOnce();
-                                    } finally {
-                                        unuse();
-                                    }
-                                }
-                                complete(future);
-                            };
-                            if (registerJavaWaiter(waiter)) return future;
-                            copyOnce();
-                        } finally {
-                            unuse();
-                        }
-                    }
-                } finally {
-                    spindle.exit();
-                }
-            }
-        }
-        complete(future);
-        return future;
+        return future(this::complete);
     }
 
     private void complete(CompletableFuture<Long> future) {
@@ -123,79 +77,29 @@ public final class Task extends Handle {
         else future.complete(result);
     }
 
-    // ---- waiting ------------------------------------------------------------------------------
-
-    private int await(long timeoutNanos) throws TimeoutException {
-        int o = outcome;
-        if (o != PENDING) return o;
-        if (!spindle.enter()) return fromTombstone();
-        try {
-            if (!use()) return outcome;
-            try {
-                if (!isFinal(lvState())) {
-                    if (Thread.currentThread().isVirtual()) awaitVirtual(timeoutNanos);
-                    else awaitPlatform(timeoutNanos);
-                }
-                return copyOnce();
-            } finally {
-                unuse();
-            }
-        } finally {
-            spindle.exit();
-        }
+    @Override
+    ByteBuffer stateBuffer() {
+        return chunk;
     }
 
-    private void awaitPlatform(long timeoutNanos) throws TimeoutException {
-        if (Spindle.spinUntilFinal(chunk, offset + TASK_STATE)) return;
-        if (SchedNative.spn_task_wait(address(), timeoutNanos) != 0) throw timedOut(timeoutNanos);
+    @Override
+    int stateOffset() {
+        return offset + TASK_STATE;
     }
 
-    private void awaitVirtual(long timeoutNanos) throws TimeoutException {
-        Thread me = Thread.currentThread();
-        CompletionPoller.Waiter waiter = () -> LockSupport.unpark(me);
-        if (!registerJavaWaiter(waiter)) return; // ended meanwhile
-        parkUntil(() -> isFinal(lvState()), timeoutNanos, () -> spindle.poller.unregister(address(), waiter));
+    @Override
+    long waiterKey() {
+        return address();
     }
 
-    /**
-     * Parks until {@code done}; joins are not interruptible (as ForkJoinTask.join), but an
-     * interrupt must not turn the park into a busy loop: it is set aside and restored.
-     */
-    static void parkUntil(java.util.function.BooleanSupplier done, long timeoutNanos, Runnable onTimeout)
-            throws TimeoutException {
-        long deadline = timeoutNanos < 0 ? 0 : System.nanoTime() + timeoutNanos;
-        boolean interrupted = false;
-        try {
-            while (!done.getAsBoolean()) {
-                if (timeoutNanos < 0) {
-                    LockSupport.park(done);
-                } else {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        onTimeout.run();
-                        throw timedOut(timeoutNanos);
-                    }
-                    LockSupport.parkNanos(done, left);
-                }
-                interrupted |= Thread.interrupted();
-            }
-        } finally {
-            if (interrupted) Thread.currentThread().interrupt();
-        }
+    @Override
+    int waitNative(long timeoutNanos) {
+        return SchedNative.spn_task_wait(address(), timeoutNanos);
     }
 
-    /** Register, then set the waiter bit. False if the task ended first (then nobody will call the waiter). */
-    private boolean registerJavaWaiter(CompletionPoller.Waiter waiter) {
-        long key = address();
-        spindle.poller.register(key, waiter);
-        while (true) {
-            int s = lvState();
-            if (isFinal(s)) {
-                spindle.poller.unregister(key, waiter);
-                return false;
-            }
-            if ((s & WAITER_JAVA) != 0 || INTS.compareAndSet(chunk, offset + TASK_STATE, s, s | WAITER_JAVA)) return true;
-        }
+    @Override
+    int outcomeAfterClose() {
+        return fromTombstone();
     }
 
     private long address() {
@@ -229,14 +133,6 @@ public final class Task extends Handle {
         });
     }
 
-    private int lvState() {
-        return (int) INTS.getAcquire(chunk, offset + TASK_STATE);
-    }
-
-    static boolean isFinal(int state) {
-        return (state & STATE_MASK) >= STATE_DONE;
-    }
-
     private long valueOf(int o) {
         if (o == STATE_CANCELLED) throw cancelled();
         if (o == STATE_FAILED) throw noStack();
@@ -250,10 +146,6 @@ public final class Task extends Handle {
 
     static CancellationException cancelled() {
         return new CancellationException("the task was cancelled by shutdownNow() before it started");
-    }
-
-    static TimeoutException timedOut(long nanos) {
-        return new TimeoutException("still running after " + Duration.ofNanos(nanos));
     }
 
     @Override

@@ -1,7 +1,6 @@
 package io.spindle.scheduler;
 
 import io.spindle.runtime.Timeouts;
-import io.spindle.scheduler.internal.CompletionPoller;
 import io.spindle.scheduler.internal.SchedNative;
 
 import java.nio.ByteBuffer;
@@ -10,7 +9,6 @@ import java.util.Arrays;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.LockSupport;
 
 import static io.spindle.scheduler.internal.Layout.*;
 import static io.spindle.scheduler.internal.Memory.INTS;
@@ -26,7 +24,6 @@ import static io.spindle.scheduler.internal.Memory.LONGS;
  * thread inside this handle's methods leaves (see {@link Handle}).
  */
 public final class TaskGroup extends Handle {
-    private final Spindle spindle;
     private final long address;
     private final ByteBuffer buffer;
     private final int size;
@@ -34,7 +31,7 @@ public final class TaskGroup extends Handle {
     private long[] results; // written before outcome
 
     TaskGroup(Spindle spindle, long address, ByteBuffer buffer, int size, int refused) {
-        this.spindle = spindle;
+        super(spindle);
         this.address = address;
         this.buffer = buffer;
         this.size = size;
@@ -60,50 +57,12 @@ public final class TaskGroup extends Handle {
 
     /** True once every task has ended. */
     public boolean isDone() {
-        if (outcome != PENDING) return true;
-        if (!spindle.enter()) return afterClose() != PENDING;
-        try {
-            if (!use()) return true;
-            try {
-                return Task.isFinal(lvState()) && copyOnce() != PENDING;
-            } finally {
-                unuse();
-            }
-        } finally {
-            spindle.exit();
-        }
+        return done();
     }
 
     /** A future completed with the results (or cancelled) when every task has ended. */
     public CompletableFuture<long[]> toCompletableFuture() {
-        CompletableFuture<long[]> future = new CompletableFuture<>();
-        if (!isDone() && spindle.enter()) {
-            try {
-                if (use()) {
-                    try {
-                        CompletionPoller.Waiter waiter = () -> {
-                            if (use()) {
-                                try {
-                                    copyOnce();
-                                } finally {
-                                    unuse();
-                                }
-                            }
-                            complete(future);
-                        };
-                        if (registerJavaWaiter(waiter)) return future;
-                        copyOnce();
-                    } finally {
-                        unuse();
-                    }
-                }
-            } finally {
-                spindle.exit();
-            }
-        }
-        isDone(); // after close: from what close() copied
-        complete(future);
-        return future;
+        return future(this::complete);
     }
 
     private void complete(CompletableFuture<long[]> future) {
@@ -111,58 +70,31 @@ public final class TaskGroup extends Handle {
         else future.complete(results.clone());
     }
 
-    private int await(long timeoutNanos) throws TimeoutException {
-        int o = outcome;
-        if (o != PENDING) return o;
-        if (!spindle.enter()) return afterClose();
-        try {
-            if (!use()) return outcome;
-            try {
-                if (!Task.isFinal(lvState())) {
-                    if (Thread.currentThread().isVirtual()) {
-                        Thread me = Thread.currentThread();
-                        CompletionPoller.Waiter waiter = () -> LockSupport.unpark(me);
-                        if (registerJavaWaiter(waiter)) {
-                            Task.parkUntil(() -> Task.isFinal(lvState()), timeoutNanos,
-                                    () -> spindle.poller.unregister(key(), waiter));
-                        }
-                    } else {
-                        awaitPlatform(timeoutNanos);
-                    }
-                }
-                return copyOnce();
-            } finally {
-                unuse();
-            }
-        } finally {
-            spindle.exit();
-        }
+    @Override
+    ByteBuffer stateBuffer() {
+        return buffer;
     }
 
-    private void awaitPlatform(long timeoutNanos) throws TimeoutException {
-        if (Spindle.spinUntilFinal(buffer, GROUP_STATE)) return;
-        if (SchedNative.spn_group_wait(address, timeoutNanos) != 0) throw Task.timedOut(timeoutNanos);
-    }
-
-    private boolean registerJavaWaiter(CompletionPoller.Waiter waiter) {
-        spindle.poller.register(key(), waiter);
-        while (true) {
-            int s = lvState();
-            if (Task.isFinal(s)) {
-                spindle.poller.unregister(key(), waiter);
-                return false;
-            }
-            if ((s & WAITER_JAVA) != 0 || INTS.compareAndSet(buffer, GROUP_STATE, s, s | WAITER_JAVA)) return true;
-        }
+    @Override
+    int stateOffset() {
+        return GROUP_STATE;
     }
 
     /** Groups are tagged with the low bit in the completion ring. */
-    private long key() {
+    @Override
+    long waiterKey() {
         return address | 1;
     }
 
-    private int lvState() {
-        return (int) INTS.getAcquire(buffer, GROUP_STATE);
+    @Override
+    int waitNative(long timeoutNanos) {
+        return SchedNative.spn_group_wait(address, timeoutNanos);
+    }
+
+    @Override
+    int outcomeAfterClose() {
+        spindle.tombstones(); // close() copied every live group before publishing these
+        return outcome;
     }
 
     @Override
@@ -184,11 +116,6 @@ public final class TaskGroup extends Handle {
     void detachFromNative() {
         copyOnce();
         releaseNow();
-    }
-
-    private int afterClose() {
-        spindle.tombstones(); // close() copied every live group before publishing these
-        return outcome;
     }
 
     private long[] valueOf(int o) {
