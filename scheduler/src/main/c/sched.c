@@ -354,12 +354,24 @@ void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int3
     struct spn_sched *s = w->sched;
     struct spn_group *g = (struct spn_group *) t->group;
     if (g) {
+        /* A member of a batch has no handle of its own: nobody can join it, wait on it or
+         * hold it, so its descriptor needs no atomics; only the group's count is shared. */
         g->results[t->group_slot] = result;
         if (final_state != SPN_TASK_DONE)
             __atomic_store_n(&g->cancelled, 1, __ATOMIC_RELAXED);
-    } else {
-        t->result = result;
+        t->state = final_state;
+        t->refs = 0;
+        task_free(w, t);
+        if (xadd(&g->remaining, -1) == 1) {
+            /* The last task of the batch (the count is seq-cst, so every result is visible).
+             * Low bit tags a group for the poller. */
+            int32_t group_state = __atomic_load_n(&g->cancelled, __ATOMIC_RELAXED)
+                                      ? SPN_TASK_CANCELLED : SPN_TASK_DONE;
+            finish_word(s, &g->state, group_state, (int64_t) g | 1);
+        }
+        return;
     }
+    t->result = result;
     finish_word(s, &t->state, final_state, (int64_t) t);
     /* Green threads parked in spn_join on this task: close the list and wake each. */
     struct spn_fiber *f = (struct spn_fiber *) xchg(&t->waiters, (int64_t) SPN_WAITERS_CLOSED);
@@ -367,12 +379,6 @@ void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int3
         struct spn_fiber *next = f->next; /* read before spn_ready reuses the link */
         spn_ready(s, f);
         f = next;
-    }
-    if (g && xadd(&g->remaining, -1) == 1) {
-        /* The last task of the batch. Low bit tags a group for the poller. */
-        int32_t group_state = __atomic_load_n(&g->cancelled, __ATOMIC_RELAXED)
-                                  ? SPN_TASK_CANCELLED : SPN_TASK_DONE;
-        finish_word(s, &g->state, group_state, (int64_t) g | 1);
     }
     spn_task_release(w, t);
 }
