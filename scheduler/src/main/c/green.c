@@ -253,7 +253,11 @@ int spn_spawn(spn_task_fn fn, void *arg, spn_task_t **out)
         run_inline(w, t); /* the deque is full: no room to defer, so do it now */
         return SPN_OK;
     }
-    spn_wakep(s); /* idle workers may steal it */
+    /* Wake an idle worker to steal only when there is more than this child queued: a parent
+     * that joins its only child at once would just see it stolen, park and be woken back
+     * (a cross-CPU round trip per spawn); fork-join recursion queues many and does wake. */
+    if (__atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED) - __atomic_load_n(&w->deque.top, __ATOMIC_RELAXED) >= 2)
+        spn_wakep(s);
     return SPN_OK;
 }
 
@@ -269,7 +273,21 @@ int spn_join(spn_task_t *t, intptr_t *result)
     spn_fiber_check_stack(f);
     if ((__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK) < SPN_TASK_DONE) {
         if (deque_peek_bottom(&w->deque) == t && spn_deque_pop(&w->deque) == t) {
-            run_inline(w, t); /* lazy task creation: nobody took it, so it is just a call */
+            /* Lazy task creation: nobody took it, so it is just a call. If the run and this
+             * handle are its only owners (no spn_retain), both are ours now and nobody else
+             * can see it: finish it without atomics. */
+            if (__atomic_load_n(&t->refs, __ATOMIC_ACQUIRE) == 2) {
+                intptr_t r = ((spn_task_fn) t->fn)((void *) t->arg);
+                spn_fiber_check_stack(f);
+                __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + 1, __ATOMIC_RELAXED);
+                if (result)
+                    *result = r;
+                t->state = SPN_TASK_DONE;
+                t->refs = 0;
+                spn_task_free(w, t);
+                return SPN_OK;
+            }
+            run_inline(w, t);
         } else {
             /* Started elsewhere or stolen: park this green thread on the task's waiter list;
              * the worker that ends the task puts us back in our worker's ready queue. */

@@ -303,7 +303,7 @@ struct spn_task *spn_task_alloc(struct spn_worker *w)
     return pool_pop(w->sched);
 }
 
-static void task_free(struct spn_worker *w, struct spn_task *t)
+void spn_task_free(struct spn_worker *w, struct spn_task *t)
 {
     t->arg = (int64_t) w->task_cache;
     w->task_cache = t;
@@ -330,7 +330,7 @@ static void task_free(struct spn_worker *w, struct spn_task *t)
 void spn_task_release(struct spn_worker *w, struct spn_task *t)
 {
     if (xadd(&t->refs, -1) == 1)
-        task_free(w, t);
+        spn_task_free(w, t);
 }
 
 /* Puts a green thread that can run again into its own worker's ready queue, and wakes that
@@ -361,7 +361,7 @@ void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int3
             __atomic_store_n(&g->cancelled, 1, __ATOMIC_RELAXED);
         t->state = final_state;
         t->refs = 0;
-        task_free(w, t);
+        spn_task_free(w, t);
         if (xadd(&g->remaining, -1) == 1) {
             /* The last task of the batch (the count is seq-cst, so every result is visible).
              * Low bit tags a group for the poller. */

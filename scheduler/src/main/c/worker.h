@@ -94,6 +94,8 @@ void spn_fiber_check_stack(struct spn_fiber *f);
 /* sched.c, for green.c */
 void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int32_t final_state);
 void spn_task_release(struct spn_worker *w, struct spn_task *t);
+/* Gives a descriptor nobody owns any more to w's cache (no atomics). */
+void spn_task_free(struct spn_worker *w, struct spn_task *t);
 struct spn_task *spn_task_alloc(struct spn_worker *w);
 void spn_wakep(struct spn_sched *s);
 void spn_ready(struct spn_sched *s, struct spn_fiber *f);
