@@ -36,9 +36,6 @@ SPN_EXPORT int spn_runtime_init(char *message, size_t message_size);
  * &errno are its own. 0, or EPROTO when glibc's layout is not what we filled in. */
 SPN_EXPORT int spn_runtime_verify_raw_thread(void);
 
-/* The offsets found, for diagnostics and tests. */
-SPN_EXPORT size_t spn_runtime_tid_offset(void);
-SPN_EXPORT size_t spn_runtime_robust_list_offset(void);
 SPN_EXPORT size_t spn_runtime_page_size(void);
 
 /* ---------------------------------------------------------------------------------------
@@ -92,7 +89,6 @@ SPN_EXPORT intptr_t spn_thread_result(const struct spn_thread *thread);
 SPN_EXPORT void spn_thread_release(struct spn_thread *thread);
 
 /* Cache statistics and control (tests, benchmarks). */
-SPN_EXPORT int64_t spn_tcb_cached(void);
 SPN_EXPORT int64_t spn_tcb_live(void);
 SPN_EXPORT void spn_caches_trim(void);
 

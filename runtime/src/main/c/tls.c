@@ -153,8 +153,6 @@ int spn_runtime_init(char *message, size_t message_size)
     return glibc.ready ? 0 : glibc.init_error;
 }
 
-size_t spn_runtime_tid_offset(void) { return glibc.tid_offset; }
-size_t spn_runtime_robust_list_offset(void) { return glibc.robust_offset; }
 size_t spn_runtime_page_size(void) { return glibc.page_size; }
 
 /* ---- the TCB cache ------------------------------------------------------------------ */
@@ -197,14 +195,6 @@ void spn_tcb_release(void *tcb, int use_cache)
     /* 1: free the dtv too. What glibc's malloc cached for this thread is lost (see top). */
     glibc.deallocate_tls(tcb, 1);
     atomic_fetch_sub_explicit(&tcb_live, 1, memory_order_relaxed);
-}
-
-int64_t spn_tcb_cached(void)
-{
-    pthread_mutex_lock(&tcb_lock);
-    int64_t n = tcb_cache_count;
-    pthread_mutex_unlock(&tcb_lock);
-    return n;
 }
 
 int64_t spn_tcb_live(void)

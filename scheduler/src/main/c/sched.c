@@ -179,8 +179,6 @@ SPN_EXPORT struct spn_ring *spn_ring_create(int64_t capacity)
 }
 
 SPN_EXPORT void spn_ring_destroy(struct spn_ring *r) { free(r); }
-SPN_EXPORT int spn_ring_offer(struct spn_ring *r, int64_t e) { return ring_offer(r, e); }
-SPN_EXPORT int64_t spn_ring_poll(struct spn_ring *r) { return ring_poll(r); }
 
 /* ---- the descriptor pool ------------------------------------------------------------------ */
 

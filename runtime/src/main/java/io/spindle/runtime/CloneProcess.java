@@ -21,7 +21,8 @@ import java.util.concurrent.TimeoutException;
  * one thread, like a {@code fork()} child: keep its function to async-signal-safe work
  * (system calls, no malloc). With {@code CLONE_VM} it shares the JVM's memory and gets a
  * TCB of its own. Without {@code CLONE_SIGHAND} a fault in the child kills only the child
- * (it is reported as {@link ExitStatus#signal()}).
+ * (it is reported as {@link ExitStatus#signal()}). A started child must be joined: the join
+ * reaps it and releases its stack (and TCB), as {@link NativeThread#join()} does for a thread.
  *
  * <p>Spindle manages the TLS and tid flags itself, so the caller may not pass
  * {@code CLONE_SETTLS}, {@code CLONE_PARENT_SETTID}, {@code CLONE_CHILD_SETTID},

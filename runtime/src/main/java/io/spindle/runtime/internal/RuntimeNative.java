@@ -52,8 +52,6 @@ public final class RuntimeNative {
 
     public static native int spn_runtime_init(byte[] message, long messageSize);
     public static native int spn_runtime_verify_raw_thread();
-    public static native long spn_runtime_tid_offset();
-    public static native long spn_runtime_robust_list_offset();
     public static native long spn_runtime_page_size();
 
     public static native int spn_stack_alloc(long size, long[] out);
@@ -70,7 +68,6 @@ public final class RuntimeNative {
     public static native long spn_thread_result(long thread);
     public static native void spn_thread_release(long thread);
 
-    public static native long spn_tcb_cached();
     public static native long spn_tcb_live();
     public static native void spn_caches_trim();
 

@@ -53,10 +53,6 @@ public final class DescriptorPool {
         return known[c] + offset(index);
     }
 
-    public int chunkCount() {
-        return refresh().length;
-    }
-
     /** A free descriptor's index, or -1 when the pool is at its limit and none is free. */
     public int tryAcquire() {
         while (true) {

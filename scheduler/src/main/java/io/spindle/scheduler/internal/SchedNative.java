@@ -24,8 +24,6 @@ public final class SchedNative {
 
     public static native long spn_ring_create(long capacity);
     public static native void spn_ring_destroy(long ring);
-    public static native int spn_ring_offer(long ring, long element);
-    public static native long spn_ring_poll(long ring);
 
     public static native int spn_sched_create(int workers, long ringCapacity, long spinNanos, long greenStackSize, long[] out);
     public static native void spn_sched_shutdown(long sched, int mode);
