@@ -9,9 +9,10 @@
  *   - the first max_map_count / 8 stacks get a guard page (two VMAs each, ~8,000 by default);
  *     later ones have none, and cost 1/SLAB_STACKS of a mapping each;
  *   - every stack has a red zone at its bottom. Each call into spindle.h checks that the
- *     stack pointer is above it and that the pattern in its top words is intact, and so
- *     does the end of every task: an overflow that reached it stops the process with a
- *     message instead of corrupting the neighbour silently.
+ *     stack pointer is above it and that the pattern's highest word is intact; the end of
+ *     every task, a join that parks and a yield check every word of the pattern. An
+ *     overflow that reached it stops the process with a message instead of corrupting the
+ *     neighbour silently.
  * A frame larger than the red zone can skip it: into the guard page (a crash without a
  * report, as for any native thread) or, for an unguarded stack, into its slot's spare page
  * and then its neighbour. The README states this limit.
@@ -32,8 +33,6 @@
 #define SLAB_STACKS 32
 #define WORKER_CACHE 64
 #define RED_ZONE 2048
-#define RED_ZONE_WORDS 8
-#define RED_ZONE_PATTERN UINT64_C(0x21454c444e495053) /* "SPINDLE!" */
 
 struct slab {
     struct slab *next;
@@ -108,9 +107,9 @@ static int add_slab(struct fiber_allocator *a)
         memset(f, 0, sizeof *f);
         f->stack_size = a->stack_size;
         f->guarded = guarded;
-        f->red_zone_top = (uint64_t *) (slot + a->page + RED_ZONE) - RED_ZONE_WORDS;
-        for (int k = 0; k < RED_ZONE_WORDS; k++)
-            f->red_zone_top[k] = RED_ZONE_PATTERN;
+        f->red_zone_top = (uint64_t *) (slot + a->page + RED_ZONE) - SPN_RED_ZONE_WORDS;
+        for (int k = 0; k < SPN_RED_ZONE_WORDS; k++)
+            f->red_zone_top[k] = SPN_RED_ZONE_PATTERN;
         f->state = SPN_FIBER_IDLE;
         f->next = a->free;
         a->free = f;
@@ -216,8 +215,7 @@ static size_t append_number(char *buf, size_t at, size_t cap, uint64_t v, unsign
     return at;
 }
 
-static void report_overflow(struct spn_fiber *f) __attribute__((noreturn, cold));
-static void report_overflow(struct spn_fiber *f)
+void spn_fiber_overflow(struct spn_fiber *f)
 {
     static char message[512]; /* static: not on the exhausted stack */
     struct spn_task *t = f->task;
@@ -240,10 +238,9 @@ static void report_overflow(struct spn_fiber *f)
  * overflow deeper down that has returned since). */
 void spn_fiber_check_stack(struct spn_fiber *f)
 {
-    char *sp = __builtin_frame_address(0);
-    if (sp < (char *) (f->red_zone_top + RED_ZONE_WORDS))
-        report_overflow(f);
-    for (int k = 0; k < RED_ZONE_WORDS; k++)
-        if (f->red_zone_top[k] != RED_ZONE_PATTERN)
-            report_overflow(f);
+    if (spn_stack_pointer() < (char *) (f->red_zone_top + SPN_RED_ZONE_WORDS))
+        spn_fiber_overflow(f);
+    for (int k = 0; k < SPN_RED_ZONE_WORDS; k++)
+        if (f->red_zone_top[k] != SPN_RED_ZONE_PATTERN)
+            spn_fiber_overflow(f);
 }

@@ -215,7 +215,7 @@ static void run_inline(struct spn_worker *w, struct spn_task *t)
     __atomic_store_n(&t->fiber, (int64_t) w->current, __ATOMIC_RELAXED);
     intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
     if (w->current)
-        spn_fiber_check_stack(w->current);
+        spn_fiber_check_stack_fast(w->current);
     __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + 1, __ATOMIC_RELAXED);
     spn_complete(w, t, result, SPN_TASK_DONE);
 }
@@ -234,7 +234,7 @@ int spn_spawn(spn_task_fn fn, void *arg, spn_task_t **out)
         return r;
     if (!fn || !out)
         return SPN_E_INVALID;
-    spn_fiber_check_stack(w->current);
+    spn_fiber_check_stack_fast(w->current);
     struct spn_sched *s = w->sched;
     struct spn_task *t = spn_task_alloc(w);
     if (!t)
@@ -270,7 +270,7 @@ int spn_join(spn_task_t *t, intptr_t *result)
     if (!t)
         return SPN_E_INVALID;
     struct spn_fiber *f = w->current;
-    spn_fiber_check_stack(f);
+    spn_fiber_check_stack_fast(f);
     if ((__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK) < SPN_TASK_DONE) {
         if (deque_peek_bottom(&w->deque) == t && spn_deque_pop(&w->deque) == t) {
             /* Lazy task creation: nobody took it, so it is just a call. If the run and this
@@ -278,7 +278,7 @@ int spn_join(spn_task_t *t, intptr_t *result)
              * can see it: finish it without atomics. */
             if (__atomic_load_n(&t->refs, __ATOMIC_ACQUIRE) == 2) {
                 intptr_t r = ((spn_task_fn) t->fn)((void *) t->arg);
-                spn_fiber_check_stack(f);
+                spn_fiber_check_stack_fast(f);
                 __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + 1, __ATOMIC_RELAXED);
                 if (result)
                     *result = r;
