@@ -146,17 +146,86 @@ int spn_mpsc_is_empty(struct spn_mpsc *q)
  * loop, which may later hand it a new task and switch back here. It never returns. Reads
  * its owner afresh after each switch (the fiber may serve another worker next time), and
  * never touches thread-locals (compiled code may cache their address across the switch). */
+/* Only the worker itself writes its counters: a plain increment, published relaxed. */
+static inline void count_task_run(struct spn_worker *w)
+{
+    __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + 1, __ATOMIC_RELAXED);
+}
+
+static int64_t chunk_size(struct spn_task *t)
+{
+    return t->group_end - t->group_slot;
+}
+
+/* Runs a chunk of a batch: its members one after another on this green thread, each
+ * replacing its argument with its result. group_end may shrink meanwhile: a member that
+ * parks or yields hands the members after it to another chunk (spill_batch_rest). Members
+ * not started when shutdownNow() comes are cancelled with the chunk. */
+static void run_batch(struct spn_fiber *f, struct spn_task *t)
+{
+    struct spn_worker *w = f->owner;
+    struct spn_group *g = (struct spn_group *) t->group;
+    spn_task_fn fn = (spn_task_fn) t->fn;
+    int32_t final_state = SPN_TASK_DONE;
+    for (int64_t i = t->group_slot; i < t->group_end; i++) {
+        if (__builtin_expect(__atomic_load_n(&w->sched->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL, 0)) {
+            __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + (t->group_end - i), __ATOMIC_RELAXED);
+            final_state = SPN_TASK_CANCELLED;
+            break;
+        }
+        f->batch_slot = i;
+        g->results[i] = fn((void *) g->results[i]);
+        count_task_run(w);
+    }
+    spn_fiber_check_stack(f);
+    spn_complete(w, t, 0, final_state);
+}
+
+/* A member of a batch is about to give its worker up (it parks in spn_join, or yields): the
+ * members after it in its chunk must not wait for it, so they become a chunk of their own
+ * on this worker's deque, where this or any idle worker starts them on another green
+ * thread. With no descriptor or no room on the deque they stay, and run after it resumes. */
+static void spill_batch_rest(struct spn_worker *w, struct spn_fiber *f)
+{
+    struct spn_task *t = f->task;
+    int64_t next = f->batch_slot + 1;
+    if (!t->group || next >= t->group_end)
+        return;
+    struct spn_task *rest = spn_task_alloc(w);
+    if (!rest)
+        return;
+    rest->fn = t->fn;
+    rest->group_end = t->group_end;
+    rest->result = 0;
+    rest->group = t->group;
+    rest->group_slot = (int32_t) next;
+    rest->waiters = 0;
+    rest->fiber = 0;
+    rest->refs = 0;
+    rest->state = SPN_TASK_QUEUED;
+    if (!spn_deque_push(&w->deque, rest)) {
+        spn_task_free(w, rest);
+        return;
+    }
+    t->group_end = next; /* only this green thread reads it */
+    spn_wakep(w->sched);
+}
+
 void spn_fiber_main(struct spn_fiber *f) __attribute__((noreturn, used));
 void spn_fiber_main(struct spn_fiber *f)
 {
     for (;;) {
         struct spn_task *t = f->task;
-        intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
-        spn_fiber_check_stack(f);
-        struct spn_worker *w = f->owner;
-        spn_complete(w, t, result, SPN_TASK_DONE);
+        if (t->group) {
+            run_batch(f, t);
+        } else {
+            intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
+            spn_fiber_check_stack(f);
+            count_task_run(f->owner);
+            spn_complete(f->owner, t, result, SPN_TASK_DONE);
+        }
         f->state = SPN_FIBER_FINISHED;
-        spn_ctx_switch(&f->sp, w->scheduler_sp);
+        spn_ctx_switch(&f->sp, f->owner->scheduler_sp);
     }
 }
 
@@ -172,7 +241,6 @@ static void switch_to(struct spn_worker *w, struct spn_fiber *f)
     w->current = NULL;
     if (f->state == SPN_FIBER_FINISHED) {
         w->live_fibers--;
-        __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + 1, __ATOMIC_RELAXED);
         spn_fiber_put(w, f);
     }
     /* BLOCKED: on a waiter list; READY: in the ready queue (maybe already popped by us next). */
@@ -182,8 +250,9 @@ void spn_start_task(struct spn_worker *w, struct spn_task *t)
 {
     struct spn_sched *s = w->sched;
     if (__builtin_expect(__atomic_load_n(&s->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL, 0)) {
+        int64_t tasks = t->group ? chunk_size(t) : 1;
         spn_complete(w, t, 0, SPN_TASK_CANCELLED);
-        __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + tasks, __ATOMIC_RELAXED);
         return;
     }
     struct spn_fiber *f = spn_fiber_get(w);
@@ -216,7 +285,7 @@ static void run_inline(struct spn_worker *w, struct spn_task *t)
     intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
     if (w->current)
         spn_fiber_check_stack_fast(w->current);
-    __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + 1, __ATOMIC_RELAXED);
+    count_task_run(w);
     spn_complete(w, t, result, SPN_TASK_DONE);
 }
 
@@ -279,7 +348,7 @@ int spn_join(spn_task_t *t, intptr_t *result)
             if (__atomic_load_n(&t->refs, __ATOMIC_ACQUIRE) == 2) {
                 intptr_t r = ((spn_task_fn) t->fn)((void *) t->arg);
                 spn_fiber_check_stack_fast(f);
-                __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + 1, __ATOMIC_RELAXED);
+                count_task_run(w);
                 if (result)
                     *result = r;
                 t->state = SPN_TASK_DONE;
@@ -291,6 +360,7 @@ int spn_join(spn_task_t *t, intptr_t *result)
         } else {
             /* Started elsewhere or stolen: park this green thread on the task's waiter list;
              * the worker that ends the task puts us back in our worker's ready queue. */
+            spill_batch_rest(w, f);
             f->state = SPN_FIBER_BLOCKED;
             for (;;) {
                 int64_t head = __atomic_load_n(&t->waiters, __ATOMIC_ACQUIRE);
@@ -341,6 +411,7 @@ int spn_yield(void)
     if (r != SPN_OK)
         return r;
     struct spn_fiber *f = w->current;
+    spill_batch_rest(w, f);
     f->state = SPN_FIBER_READY;
     spn_mpsc_push(&w->ready, f); /* our own queue: nobody pops it before we have switched */
     /* Straight to the next ready green thread: two switches per hand-over instead of four.

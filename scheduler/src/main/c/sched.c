@@ -153,6 +153,7 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
     case SPN_L_STATS_STACKS: return offsetof(struct spn_worker_stats, stacks);
     case SPN_L_POOL_CHUNK: return SPN_POOL_CHUNK;
     case SPN_L_RING_CLOSED_BIT: return SPN_RING_CLOSED;
+    case SPN_L_TASK_GROUP_END: return offsetof(struct spn_task, group_end);
     case SPN_L_KEY_COUNT: return SPN_L_KEY_COUNT;
     }
     return -1;
@@ -352,15 +353,16 @@ void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int3
     struct spn_sched *s = w->sched;
     struct spn_group *g = (struct spn_group *) t->group;
     if (g) {
-        /* A member of a batch has no handle of its own: nobody can join it, wait on it or
-         * hold it, so its descriptor needs no atomics; only the group's count is shared. */
-        g->results[t->group_slot] = result;
+        /* A chunk of a batch has no handle of its own: nobody can join it, wait on it or
+         * hold it, so its descriptor needs no atomics; only the group's count is shared.
+         * Its members wrote their results as they ended (green.c); result is unused. */
+        int64_t members = t->group_end - t->group_slot;
         if (final_state != SPN_TASK_DONE)
             __atomic_store_n(&g->cancelled, 1, __ATOMIC_RELAXED);
         t->state = final_state;
         t->refs = 0;
         spn_task_free(w, t);
-        if (xadd(&g->remaining, -1) == 1) {
+        if (xadd(&g->remaining, -members) == members) {
             /* The last task of the batch (the count is seq-cst, so every result is visible).
              * Low bit tags a group for the poller. */
             int32_t group_state = __atomic_load_n(&g->cancelled, __ATOMIC_RELAXED)

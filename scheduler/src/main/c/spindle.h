@@ -90,7 +90,9 @@ SPN_API int spn_yield(void);
 /* The index of the worker running the caller (0..workers-1), or -1 off a worker. */
 SPN_API int spn_worker_id(void);
 
-/* The task the caller is running, or NULL off a worker. Not a handle: do not join it. */
+/* The task the caller is running, or NULL off a worker. Not a handle: do not join it. The
+ * tasks of a batch (Spindle.spawnAll) run in chunks, a few after one another on one green
+ * thread, and those of one chunk see the chunk's descriptor here. */
 SPN_API spn_task_t *spn_current(void);
 
 /* "SPN_E_CANCELLED" and a sentence, for any spn_result value. */

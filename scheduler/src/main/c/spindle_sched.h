@@ -55,8 +55,8 @@ struct spn_ring {
 /* ---------------------------------------------------------------------------------------
  * A task descriptor: one cache line, recycled through the pool below.
  *
- * fn(8b), arg(8b), result(8b), state(4b), refs(4b) | index(4b), next_free|group_slot(4b),
- * group(8b), waiters(8b), fiber(8b)
+ * fn(8b), arg|group_end(8b), result(8b), state(4b), refs(4b) | index(4b),
+ * next_free|group_slot(4b), group(8b), waiters(8b), fiber(8b)
  *
  * state is the futex joiners sleep on. refs counts owners: the run (dropped by the worker
  * when the task ends) and the handle (a Java Task, or a spindle.h handle), dropped when it
@@ -64,6 +64,12 @@ struct spn_ring {
  * (while free) and group_slot (while queued) share a word. waiters lists the green threads
  * parked in spn_join on this task; the task's end swaps in SPN_WAITERS_CLOSED. fiber is 0
  * until the task starts: only such tasks may be stolen.
+ *
+ * A descriptor with a group is a *chunk* of a batch (spawnAll): the batch's tasks
+ * group_slot .. group_end-1, run one after another on one green thread. Their arguments are
+ * in the group's results array (below), each replaced by its task's result. A member that
+ * parks or yields first moves the members after it to a chunk of their own on its worker's
+ * deque (green.c), so no member ever waits for a sibling that happens to share its chunk.
  * ------------------------------------------------------------------------------------- */
 enum spn_task_state {
     SPN_TASK_FREE = 0,
@@ -80,7 +86,10 @@ enum spn_task_state {
 
 struct spn_task {
     int64_t fn;
-    int64_t arg;
+    union {
+        int64_t arg;
+        int64_t group_end; /* a chunk of a batch: one past its last slot */
+    };
     int64_t result;
     int32_t state;
     int32_t refs;
@@ -95,12 +104,13 @@ struct spn_task {
 };
 
 /* ---------------------------------------------------------------------------------------
- * A group: the results of a batch (spawnAll), one allocation for the whole batch.
+ * A group: a batch (spawnAll), one allocation for the whole batch.
  *
  * state(4b), cancelled(4b), remaining(8b), count(8b), pad(40b) | results[count] (8b each)
  *
- * Each task of the batch writes its result slot and decrements remaining; the one that
- * takes it to zero sets state to DONE and wakes the joiners, as a task does.
+ * results[i] holds task i's argument until the task replaces it with its result. Each chunk
+ * subtracts its task count from remaining when it ends; the one that takes it to zero sets
+ * state to DONE and wakes the joiners, as a task does.
  * ------------------------------------------------------------------------------------- */
 struct spn_group {
     int32_t state;
@@ -235,6 +245,7 @@ enum spn_layout_key {
     SPN_L_STATS_STACKS,
     SPN_L_POOL_CHUNK,
     SPN_L_RING_CLOSED_BIT,
+    SPN_L_TASK_GROUP_END,
     SPN_L_KEY_COUNT
 };
 

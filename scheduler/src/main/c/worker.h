@@ -35,6 +35,7 @@ struct spn_fiber {
     size_t stack_size;
     int32_t state;
     int32_t guarded;
+    int64_t batch_slot;         /* running a chunk of a batch: the member running now */
 } __attribute__((aligned(64)));
 
 /* ---- the deque (Chase-Lev, as corrected for C11 by Lê, Pop, Cohen and Zappa Nardelli) ------

@@ -125,6 +125,30 @@ intptr_t spn_test_gate_waiter(void *arg)
     return r;
 }
 
+/* ---- members of one batch that wait for each other ---- */
+
+struct batch_barrier {
+    int64_t arrived; /* members that have started */
+    int64_t members;
+    int64_t give_up; /* set by Java when the barrier never fills: the members return -2 */
+};
+
+/* Arrives, then yields until every member of the batch has arrived: all of them must be
+ * running at once, so the members that share a chunk with a waiting one must start anyway.
+ * Returns the worker it ended on. */
+intptr_t spn_test_batch_barrier(void *arg)
+{
+    struct batch_barrier *b = arg;
+    __atomic_fetch_add(&b->arrived, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&b->arrived, __ATOMIC_ACQUIRE) < b->members) {
+        if (__atomic_load_n(&b->give_up, __ATOMIC_ACQUIRE))
+            return -2;
+        if (spn_yield() != SPN_OK)
+            return -1;
+    }
+    return spn_worker_id();
+}
+
 /* ---- yield ---- */
 
 struct pingpong {

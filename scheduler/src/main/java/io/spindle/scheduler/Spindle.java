@@ -13,6 +13,7 @@ import io.spindle.scheduler.internal.OffHeapRing;
 import io.spindle.scheduler.internal.SchedNative;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 import static io.spindle.scheduler.internal.Layout.*;
 import static io.spindle.scheduler.internal.Memory.INTS;
@@ -58,6 +60,10 @@ public final class Spindle implements AutoCloseable {
     public static final int MAX_WORKERS = 1024;
     public static final Duration DEFAULT_SPIN = Duration.ofNanos(50_000);
     public static final long DEFAULT_GREEN_STACK_SIZE = 64 * 1024;
+    /** The most tasks one {@link #spawnAll} takes: their results fit one direct buffer. */
+    public static final int MAX_BATCH = (Integer.MAX_VALUE - GROUP_RESULTS) / 8;
+    static final int BATCH_CHUNK_MAX = 64;
+    static final int BATCH_CHUNKS_PER_WORKER = 16;
 
     private static final AtomicInteger INSTANCES = new AtomicInteger();
     /**
@@ -89,6 +95,8 @@ public final class Spindle implements AutoCloseable {
     private final Thread shutdownHook;
 
     private final AtomicLong gate = new AtomicLong();
+    // The ring counts a chunk of a batch once: the tasks it held beyond that, for stats().
+    private final LongAdder batchTasksBeyondChunks = new LongAdder();
     private final Object closeLock = new Object();
     private volatile Tombstones tombstones; // set once close() has freed the native memory
     final Set<TaskGroup> liveGroups = ConcurrentHashMap.newKeySet();
@@ -208,22 +216,31 @@ public final class Spindle implements AutoCloseable {
         long address = requireFunction(fn);
         Objects.requireNonNull(args, "args");
         if (args.length == 0) throw new IllegalArgumentException("spawnAll needs at least one argument");
+        if (args.length > MAX_BATCH) {
+            throw new IllegalArgumentException("spawnAll takes at most " + MAX_BATCH + " tasks (one native block of results), got " + args.length);
+        }
         enterOrReject();
         try {
             long group = SchedNative.spn_group_create(args.length);
             if (group == 0) throw new OutOfMemoryError("native memory for a group of " + args.length + " results");
             ByteBuffer groupBuffer = Memory.map(group, GROUP_RESULTS + 8L * args.length);
-            int accepted = 0;
-            for (; accepted < args.length; accepted++) {
+            // The arguments go where the results will be: each task replaces its own.
+            groupBuffer.slice(GROUP_RESULTS, 8 * args.length).order(ByteOrder.nativeOrder()).asLongBuffer().put(args);
+            int chunk = batchChunk(args.length);
+            int accepted = 0, chunks = 0;
+            while (accepted < args.length) {
+                int end = (int) Math.min(args.length, (long) accepted + chunk);
                 int index = pool.acquire();
-                prepare(index, address, args[accepted], group, accepted, 1);
+                prepare(index, address, end, group, accepted, 1);
                 if (offer(index, true) != OffHeapRing.OFFERED) {
                     pool.discard(index);
                     break; // closed meanwhile
                 }
-                if ((accepted & 63) == 63) signalWork();
+                accepted = end;
+                chunks++;
+                signalWork();
             }
-            signalWork();
+            batchTasksBeyondChunks.add(accepted - chunks);
             int refused = args.length - accepted;
             if (refused > 0) {
                 if (accepted == 0) {
@@ -261,16 +278,29 @@ public final class Spindle implements AutoCloseable {
         }
     }
 
+    /**
+     * How many tasks of a batch of {@code n} go in one chunk: one descriptor, one ring slot and
+     * one green-thread start for all of them, run one after another (a member that parks or
+     * yields hands the rest on, see spindle_sched.h). At most {@link #BATCH_CHUNK_MAX}, and
+     * small enough to give every worker {@link #BATCH_CHUNKS_PER_WORKER} chunks, so that the
+     * last chunks still spread over the workers when the tasks' lengths differ.
+     */
+    int batchChunk(int n) {
+        long perWorkerShare = (long) n / ((long) workerCount * BATCH_CHUNKS_PER_WORKER);
+        return (int) Math.max(1, Math.min(BATCH_CHUNK_MAX, perWorkerShare));
+    }
+
     private static long requireFunction(NativeFunction fn) {
         if (fn == null) throw new NullPointerException("native function is null: a task needs code to run");
         return fn.address();
     }
 
-    private void prepare(int index, long fn, long arg, long group, int slot, int refs) {
+    /** A single task (group 0), or a chunk of a batch: its slots {@code slot .. groupEnd-1}. */
+    private void prepare(int index, long fn, long argOrGroupEnd, long group, int slot, int refs) {
         ByteBuffer chunk = pool.chunk(index);
         int offset = DescriptorPool.offset(index);
         LONGS.set(chunk, offset + TASK_FN, fn);
-        LONGS.set(chunk, offset + TASK_ARG, arg);
+        LONGS.set(chunk, offset + (group == 0 ? TASK_ARG : TASK_GROUP_END), argOrGroupEnd);
         LONGS.set(chunk, offset + TASK_GROUP, group);
         INTS.set(chunk, offset + TASK_GROUP_SLOT, slot);
         LONGS.set(chunk, offset + TASK_WAITERS, 0L);
@@ -386,7 +416,7 @@ public final class Spindle implements AutoCloseable {
                     (long) LONGS.getVolatile(control, base + STATS_CANCELLED),
                     (long) LONGS.getVolatile(control, base + STATS_STACKS)));
         }
-        return new SpindleStats(list, submissions.offered(), pool.capacity());
+        return new SpindleStats(list, submissions.offered() + batchTasksBeyondChunks.sum(), pool.capacity());
     }
 
     /** The workers' kernel thread ids (for /proc inspection). */

@@ -4,6 +4,7 @@ import io.spindle.runtime.Timeouts;
 import io.spindle.scheduler.internal.SchedNative;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CancellationException;
@@ -12,7 +13,6 @@ import java.util.concurrent.TimeoutException;
 
 import static io.spindle.scheduler.internal.Layout.*;
 import static io.spindle.scheduler.internal.Memory.INTS;
-import static io.spindle.scheduler.internal.Memory.LONGS;
 
 /**
  * A batch submitted with {@link Spindle#spawnAll}: one handle and one native allocation for
@@ -100,7 +100,8 @@ public final class TaskGroup extends Handle {
     @Override
     int copyFromNative() {
         long[] r = new long[size];
-        for (int i = 0; i < size; i++) r[i] = (long) LONGS.get(buffer, GROUP_RESULTS + 8 * i);
+        // After the final state was read (acquire), so every task's result is visible.
+        buffer.slice(GROUP_RESULTS, 8 * size).order(ByteOrder.nativeOrder()).asLongBuffer().get(r);
         results = r;
         boolean cancelled = (lvState() & STATE_MASK) == STATE_CANCELLED || (int) INTS.getVolatile(buffer, GROUP_CANCELLED) != 0;
         return cancelled ? STATE_CANCELLED : STATE_DONE;

@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -90,6 +91,34 @@ class GreenThreadTest {
             long[] results = group.join(Duration.ofSeconds(120));
             assertTrue(Arrays.stream(results).allMatch(r -> r == 42), "every waiter saw the gate's result");
             assertEquals(42, gate.join());
+        }
+    }
+
+    @ParameterizedTest(name = "{0} worker(s)")
+    @ValueSource(ints = {1, 2})
+    void membersOfABatchThatWaitForEachOtherAllRunAtOnce(int workers) throws Exception {
+        int members = 5_000; // chunks of 64: a yielding member always has siblings behind it
+        Memory barrier = SchedTestLib.zeroed(24); // struct batch_barrier
+        barrier.setLong(8, members);
+        try (Spindle spindle = Spindle.builder().workers(workers).build()) {
+            assertTrue(spindle.batchChunk(members) > 1, "the batch must share chunks for this test to mean anything");
+            long[] args = new long[members];
+            Arrays.fill(args, Pointer.nativeValue(barrier));
+            TaskGroup group = spindle.spawnAll(fn("spn_test_batch_barrier"), args);
+            long[] results;
+            try {
+                results = group.join(Duration.ofSeconds(60));
+            } catch (TimeoutException e) {
+                // What happens if a waiting member kept its chunk: the members behind it never start.
+                barrier.setLong(16, 1); // let the waiting ones go, so that close() can end
+                throw new AssertionError("only " + barrier.getLong(0) + " of " + members + " members started", e);
+            }
+            assertEquals(members, barrier.getLong(0));
+            assertTrue(Arrays.stream(results).allMatch(r -> r >= 0 && r < workers), "each ended on a worker");
+            spindle.close();
+            SpindleStats stats = spindle.stats();
+            assertEquals(members, stats.tasksRun(), "each member ran once");
+            assertEquals(members, stats.submitted());
         }
     }
 

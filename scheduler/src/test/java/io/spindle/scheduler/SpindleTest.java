@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
@@ -44,6 +45,40 @@ class SpindleTest {
             assertTrue(group.isDone());
             assertArrayEquals(args, group.join(), "joining twice gives the same results");
         }
+    }
+
+    @Test
+    void spawnAllOfEverySizeAroundTheChunkBoundaries() {
+        for (int workers : new int[] {1, 2, 3}) {
+            try (Spindle spindle = Spindle.builder().workers(workers).ringCapacity(64).build()) {
+                long run = 0;
+                for (int n : new int[] {1, 2, 3, 15, 16, 17, 63, 64, 65, 127, 1023, 1024, 1025, 2047, 4097, 100_003}) {
+                    long[] args = new long[n];
+                    for (int i = 0; i < n; i++) args[i] = (long) n << 32 | i;
+                    assertArrayEquals(args, spindle.spawnAll(RETURN_ARG, args).join(), n + " tasks on " + workers + " worker(s)");
+                    run += n;
+                }
+                spindle.close();
+                assertEquals(run, spindle.stats().tasksRun(), "each task ran once");
+                assertEquals(run, spindle.stats().submitted());
+            }
+        }
+    }
+
+    @Test
+    void shutdownNowInTheMiddleOfABatchAccountsForEveryTask() throws Exception {
+        int n = 400;
+        Spindle spindle = Spindle.builder().workers(1).build();
+        long[] oneMillisecond = new long[n];
+        Arrays.fill(oneMillisecond, 1);
+        assertTrue(spindle.batchChunk(n) > 1, "chunks of several tasks, so one is cut short");
+        TaskGroup group = spindle.spawnAll(SchedTestLib.fn("spn_test_sleep_ms"), oneMillisecond);
+        while (spindle.stats().tasksRun() < 5) Thread.sleep(1);
+        long cancelled = spindle.shutdownNow();
+        assertThrows(CancellationException.class, group::join);
+        SpindleStats stats = spindle.stats();
+        assertTrue(cancelled > 0 && stats.tasksRun() > 0, stats.toString());
+        assertEquals(n, stats.tasksRun() + cancelled, "every task either ran or was cancelled, once: " + stats);
     }
 
     @Test

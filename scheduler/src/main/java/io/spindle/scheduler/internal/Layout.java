@@ -27,7 +27,7 @@ public final class Layout {
         STATS_SIZE(Layout.STATS_SIZE), STATS_TASKS_RUN(Layout.STATS_TASKS_RUN), STATS_PARKS(Layout.STATS_PARKS),
         STATS_WAKEUPS(Layout.STATS_WAKEUPS), STATS_STEALS(Layout.STATS_STEALS),
         STATS_CANCELLED(Layout.STATS_CANCELLED), STATS_TID(Layout.STATS_TID), STATS_STACKS(Layout.STATS_STACKS),
-        POOL_CHUNK(Layout.POOL_CHUNK), RING_CLOSED_BIT(Layout.RING_CLOSED);
+        POOL_CHUNK(Layout.POOL_CHUNK), RING_CLOSED_BIT(Layout.RING_CLOSED), TASK_GROUP_END(Layout.TASK_GROUP_END);
 
         final long expected;
 
@@ -49,6 +49,7 @@ public final class Layout {
     public static final int TASK_SHIFT = 6; // 64-byte descriptors
     public static final int TASK_FN = 0;
     public static final int TASK_ARG = 8;
+    public static final int TASK_GROUP_END = 8; // a chunk of a batch: one past its last slot
     public static final int TASK_RESULT = 16;
     public static final int TASK_STATE = 24;
     public static final int TASK_REFS = 28;
@@ -63,7 +64,7 @@ public final class Layout {
     public static final int GROUP_CANCELLED = 4;
     public static final int GROUP_REMAINING = 8;
     public static final int GROUP_COUNT = 16;
-    public static final int GROUP_RESULTS = 64;
+    public static final int GROUP_RESULTS = 64; // each task's argument, then its result
 
     public static final int SCHED_SUBMIT = 0;
     public static final int SCHED_COMPLETIONS = 8;
