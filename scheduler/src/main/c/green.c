@@ -36,6 +36,10 @@ int spn_deque_push(struct spn_deque *d, struct spn_task *t)
 
 struct spn_task *spn_deque_pop(struct spn_deque *d)
 {
+    /* Empty for sure (only the owner moves bottom, and top only grows): skip the fence,
+     * which the worker loop would otherwise pay on every look for work. */
+    if (__atomic_load_n(&d->bottom, __ATOMIC_RELAXED) <= __atomic_load_n(&d->top, __ATOMIC_RELAXED))
+        return NULL;
     int64_t b = __atomic_load_n(&d->bottom, __ATOMIC_RELAXED) - 1;
     __atomic_store_n(&d->bottom, b, __ATOMIC_RELAXED);
     /* Claim bottom before reading top: against a thief who reads them the other way round. */

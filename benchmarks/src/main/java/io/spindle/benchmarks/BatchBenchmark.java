@@ -44,11 +44,15 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
  * throws). The alternatives, side by side in one run:
  *
  * <ul>
- *   <li>{@code spindleSpawnAll}: one {@code spawnAll} (one TaskGroup), one join;
+ *   <li>{@code spindleSpawnAll}: one {@code spawnAll} (one TaskGroup, queued in chunks of up
+ *       to 64 tasks that each run on one green thread), one join;
  *   <li>{@code spindleSpawnEach}: {@value #TASKS} {@code spawn}s, then a join of each handle;
  *   <li>{@code virtualThread}: a virtual thread per task (JNA direct-mapped call), then joins;
  *   <li>{@code threadPool}, {@code forkJoin}: {@value #TASKS} {@code submit}s to a fixed pool
  *       of one thread per processor, then {@code get} of each future;
+ *   <li>{@code forkJoinChunks64}: ForkJoinPool given the batching Spindle's spawnAll does:
+ *       one {@code submit} per {@value #CHUNK} consecutive tasks, each storing its results in
+ *       an array (JNA direct-mapped calls), then {@code get} of each future;
  *   <li>{@code pthread}: in C, a pthread per task, at most {@value #WINDOW} alive at once
  *       (create; when the window is full, join the oldest), one JNI call per batch;
  *   <li>{@code cloneThread}: Spindle's raw clone thread per task, the same window of
@@ -67,9 +71,12 @@ public class BatchBenchmark {
     public static final int TASKS = 100_000;
     /** Threads alive at once for the thread-per-task baselines that are not Java threads. */
     public static final int WINDOW = 64;
+    /** Tasks per submission for {@code forkJoinChunks64}: Spindle's largest batch chunk. */
+    public static final int CHUNK = 64;
     private static final long BATCH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(1);
 
-    @Param({"spindleSpawnAll", "spindleSpawnEach", "virtualThread", "threadPool", "forkJoin", "pthread", "cloneThread"})
+    @Param({"spindleSpawnAll", "spindleSpawnEach", "virtualThread", "threadPool", "forkJoin", "forkJoinChunks64",
+            "pthread", "cloneThread"})
     public String runtime;
 
     @Param({"trivial", "work1us"})
@@ -142,6 +149,10 @@ public class BatchBenchmark {
                 executor = new ForkJoinPool(workers);
                 yield submitAll(executor, call);
             }
+            case "forkJoinChunks64" -> {
+                executor = new ForkJoinPool(workers);
+                yield submitChunks(executor, call);
+            }
             case "pthread" -> {
                 pthreadSum = new Memory(8);
                 long out = Pointer.nativeValue(pthreadSum);
@@ -185,6 +196,25 @@ public class BatchBenchmark {
                 futures[i] = null;
             }
             return sum;
+        };
+    }
+
+    private Batch submitChunks(ExecutorService executor, LongUnaryOperator call) {
+        return () -> {
+            int chunks = 0;
+            for (int from = 0; from < TASKS; from += CHUNK) {
+                final int start = from, end = Math.min(TASKS, from + CHUNK);
+                Callable<Long> c = () -> {
+                    for (int i = start; i < end; i++) results[i] = call.applyAsLong(args[i]);
+                    return 0L;
+                };
+                futures[chunks++] = executor.submit(c);
+            }
+            for (int i = 0; i < chunks; i++) {
+                futures[i].get(TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+                futures[i] = null;
+            }
+            return sum(results); // each get ordered its chunk's writes before these reads
         };
     }
 

@@ -211,6 +211,11 @@ public final class Spindle implements AutoCloseable {
     /**
      * Runs {@code fn(args[i])} for every i as one batch with one handle. If the runtime closes
      * during the call, the tasks not yet accepted are reported as cancelled by the group.
+     *
+     * <p>The tasks are queued in chunks of up to 64, smaller towards the end of the batch so
+     * that the workers finish together; a chunk runs its tasks one after another on one green
+     * thread. A task that parks or yields hands the rest of its chunk on, so tasks of a batch
+     * may wait for each other as freely as separately spawned ones.
      */
     public TaskGroup spawnAll(NativeFunction fn, long[] args) {
         long address = requireFunction(fn);
@@ -226,10 +231,10 @@ public final class Spindle implements AutoCloseable {
             ByteBuffer groupBuffer = Memory.map(group, GROUP_RESULTS + 8L * args.length);
             // The arguments go where the results will be: each task replaces its own.
             groupBuffer.slice(GROUP_RESULTS, 8 * args.length).order(ByteOrder.nativeOrder()).asLongBuffer().put(args);
-            int chunk = batchChunk(args.length);
             int accepted = 0, chunks = 0;
             while (accepted < args.length) {
-                int end = (int) Math.min(args.length, (long) accepted + chunk);
+                // Sized by what is left: the last chunks are small, so the workers end together.
+                int end = accepted + batchChunk(args.length - accepted);
                 int index = pool.acquire();
                 prepare(index, address, end, group, accepted, 1);
                 if (offer(index, true) != OffHeapRing.OFFERED) {
@@ -279,14 +284,15 @@ public final class Spindle implements AutoCloseable {
     }
 
     /**
-     * How many tasks of a batch of {@code n} go in one chunk: one descriptor, one ring slot and
-     * one green-thread start for all of them, run one after another (a member that parks or
-     * yields hands the rest on, see spindle_sched.h). At most {@link #BATCH_CHUNK_MAX}, and
-     * small enough to give every worker {@link #BATCH_CHUNKS_PER_WORKER} chunks, so that the
-     * last chunks still spread over the workers when the tasks' lengths differ.
+     * How many of the {@code remaining} tasks of a batch go in its next chunk: one descriptor,
+     * one ring slot and one green-thread start for all of them, run one after another (a
+     * member that parks or yields hands the rest on, see spindle_sched.h). At most
+     * {@link #BATCH_CHUNK_MAX}, and small enough to leave every worker
+     * {@link #BATCH_CHUNKS_PER_WORKER} chunks of what remains (guided self-scheduling), so
+     * that the last chunks still spread over the workers when the tasks' lengths differ.
      */
-    int batchChunk(int n) {
-        long perWorkerShare = (long) n / ((long) workerCount * BATCH_CHUNKS_PER_WORKER);
+    int batchChunk(int remaining) {
+        long perWorkerShare = (long) remaining / ((long) workerCount * BATCH_CHUNKS_PER_WORKER);
         return (int) Math.max(1, Math.min(BATCH_CHUNK_MAX, perWorkerShare));
     }
 
