@@ -146,10 +146,6 @@ int spn_mpsc_is_empty(struct spn_mpsc *q)
 
 /* ---- green threads --------------------------------------------------------------------------- */
 
-/* The body of every fiber. A fiber is reused: after its task ends it switches to the worker
- * loop, which may later hand it a new task and switch back here. It never returns. Reads
- * its owner afresh after each switch (the fiber may serve another worker next time), and
- * never touches thread-locals (compiled code may cache their address across the switch). */
 /* Only the worker itself writes its counters: a plain increment, published relaxed. */
 static inline void count_task_run(struct spn_worker *w)
 {
@@ -215,6 +211,10 @@ static void spill_batch_rest(struct spn_worker *w, struct spn_fiber *f)
     spn_wakep(w->sched);
 }
 
+/* The body of every fiber. A fiber is reused: after its task ends it switches to the worker
+ * loop, which may later hand it a new task and switch back here. It never returns. Reads
+ * its owner afresh after each switch (the fiber may serve another worker next time), and
+ * never touches thread-locals (compiled code may cache their address across the switch). */
 void spn_fiber_main(struct spn_fiber *f) __attribute__((noreturn, used));
 void spn_fiber_main(struct spn_fiber *f)
 {

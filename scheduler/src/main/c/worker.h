@@ -90,8 +90,9 @@ void spn_fiber_runtime_destroy(struct spn_sched *s);
 struct spn_fiber *spn_fiber_get(struct spn_worker *w);
 void spn_fiber_put(struct spn_worker *w, struct spn_fiber *f);
 void spn_ctx_switch(void **save_sp, void *load_sp);
-/* Every red-zone check, on the full pattern: where a task ends or its green thread leaves
- * the worker (join that parks, yield), so an overflow that has returned is still caught. */
+/* The full red-zone check (the stack pointer and every word of the pattern), where a task
+ * ends or its green thread leaves the worker (a join that parks, a yield): it also catches
+ * an overflow that has returned since. */
 void spn_fiber_check_stack(struct spn_fiber *f);
 void spn_fiber_overflow(struct spn_fiber *f) __attribute__((noreturn, cold));
 
