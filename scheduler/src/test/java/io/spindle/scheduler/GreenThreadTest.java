@@ -122,6 +122,34 @@ class GreenThreadTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} worker(s)")
+    @ValueSource(ints = {1, 2})
+    void batchMembersThatForkAndJoinEachGetTheirOwnAnswer(int workers) throws Exception {
+        // Each member is a fork-join fib(n) of its own, its children pushed on the deque of the
+        // worker running its chunk: run inline by the member's joins, or stolen (then the
+        // member parks and hands the rest of its chunk on) while other chunks run.
+        int members = 2_000;
+        long[] args = new long[members];
+        long[] expected = new long[members];
+        long[] fib = {0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597};
+        long children = 0;
+        long[] spawns = new long[fib.length]; // fork-join calls with n >= 2 spawn one child each
+        for (int n = 2; n < fib.length; n++) spawns[n] = 1 + spawns[n - 1] + spawns[n - 2];
+        for (int i = 0; i < members; i++) {
+            int n = i % fib.length;
+            args[i] = fibArg(n, 2);
+            expected[i] = fib[n];
+            children += spawns[n];
+        }
+        try (Spindle spindle = Spindle.builder().workers(workers).build()) {
+            assertArrayEquals(expected, spindle.spawnAll(fn("spn_test_fib"), args).join(Duration.ofSeconds(60)));
+            spindle.close();
+            SpindleStats stats = spindle.stats();
+            System.out.println("batch of fork-join members, " + workers + " worker(s): " + stats);
+            assertEquals(members + children, stats.tasksRun(), "every member and every child ran once");
+        }
+    }
+
     @Test
     void twoGreenThreadsOnOneWorkerAlternateStrictlyWhenTheyYield() {
         try (Spindle spindle = Spindle.builder().workers(1).build()) {
