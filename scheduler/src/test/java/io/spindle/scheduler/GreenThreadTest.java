@@ -97,7 +97,7 @@ class GreenThreadTest {
     @ParameterizedTest(name = "{0} worker(s)")
     @ValueSource(ints = {1, 2})
     void membersOfABatchThatWaitForEachOtherAllRunAtOnce(int workers) throws Exception {
-        int members = 5_000; // chunks of 64: a yielding member always has siblings behind it
+        int members = 5_000; // most chunks hold 64: a yielding member has siblings behind it
         Memory barrier = SchedTestLib.zeroed(24); // struct batch_barrier
         barrier.setLong(8, members);
         try (Spindle spindle = Spindle.builder().workers(workers).build()) {
