@@ -179,9 +179,6 @@ public class ForkJoinFibBenchmark {
     @TearDown
     public void tearDown() throws Exception {
         if (spindle != null) TaskFunction.closeAndReport(spindle);
-        if (pool != null) {
-            System.out.printf("%n[forkJoin] steals %d%n", pool.getStealCount());
-            TaskFunction.shutdown(pool, runtime);
-        }
+        if (pool != null) TaskFunction.shutdown(pool, runtime);
     }
 }

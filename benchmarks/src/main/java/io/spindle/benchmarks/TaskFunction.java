@@ -75,8 +75,11 @@ public enum TaskFunction {
                 stats.tasksRun(), stats.steals(), stats.stacks(), stats.parks(), stats.wakeups());
     }
 
-    /** Shuts a benchmark's Java pool down, bounded like every other wait. */
+    /** Shuts a benchmark's Java pool down, bounded like every other wait; a ForkJoinPool first prints its steals. */
     public static void shutdown(java.util.concurrent.ExecutorService pool, String what) throws InterruptedException {
+        if (pool instanceof java.util.concurrent.ForkJoinPool fj) {
+            System.out.printf("%n[%s] steals %d%n", what, fj.getStealCount()); // context, like closeAndReport's
+        }
         pool.shutdown();
         if (!pool.awaitTermination(TIMEOUT_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS)) {
             throw new IllegalStateException(what + " did not terminate within " + TIMEOUT);
