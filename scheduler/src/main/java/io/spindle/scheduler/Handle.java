@@ -135,15 +135,19 @@ abstract class Handle {
             try {
                 if (use()) {
                     try {
-                        CompletionPoller.Waiter waiter = () -> {
-                            if (use()) {
-                                try {
-                                    copyOnce();
-                                } finally {
-                                    unuse();
+                        CompletionPoller.Waiter waiter = new CompletionPoller.Waiter() {
+                            @Override
+                            public void wake() {
+                                if (lateCompletionReRegistered(this)) return;
+                                if (use()) {
+                                    try {
+                                        copyOnce();
+                                    } finally {
+                                        unuse();
+                                    }
                                 }
+                                complete.accept(future);
                             }
-                            complete.accept(future);
                         };
                         if (registerJavaWaiter(waiter)) return future;
                         copyOnce();
@@ -168,9 +172,32 @@ abstract class Handle {
     /** A virtual thread must not block in native code (it would pin its carrier): it parks. */
     private void awaitVirtual(long timeoutNanos) throws TimeoutException {
         Thread me = Thread.currentThread();
-        CompletionPoller.Waiter waiter = () -> LockSupport.unpark(me);
+        CompletionPoller.Waiter waiter = new CompletionPoller.Waiter() {
+            @Override
+            public void wake() {
+                if (!lateCompletionReRegistered(this)) LockSupport.unpark(me);
+            }
+        };
         if (!registerJavaWaiter(waiter)) return; // ended meanwhile
         parkUntil(() -> isFinal(lvState()), timeoutNanos, () -> spindle.poller.unregister(waiterKey(), waiter));
+    }
+
+    /**
+     * The poller knows waiters by the descriptor's (or group block's) address, and addresses
+     * are reused: a joiner that saw its task end before it parked gives the descriptor back
+     * while the worker's report of that end may still be on its way to the poller, and the
+     * report then takes the registrations of the descriptor's next task with it. So a waiter
+     * the poller calls first looks at the state: not final means the report was an earlier
+     * task's, and it registers again (true: nothing else to do). It reads the state only as a
+     * counted user with the outcome still pending, so the native part is still this handle's.
+     */
+    private boolean lateCompletionReRegistered(CompletionPoller.Waiter waiter) {
+        if (!use()) return false; // the outcome is here: nothing to wait for
+        try {
+            return !isFinal(lvState()) && registerJavaWaiter(waiter);
+        } finally {
+            unuse();
+        }
     }
 
     /** Register, then set the waiter bit. False if it ended first (then nobody will call the waiter). */

@@ -2,6 +2,7 @@ package io.spindle.scheduler;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import io.spindle.runtime.NativeFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -36,6 +38,44 @@ class VirtualThreadJoinTest {
             SpindleTest.open(gate);
             for (Thread t : threads) assertTrue(t.join(java.time.Duration.ofSeconds(60)));
             assertEquals(10_000L * 9_999 / 2 + 7L * 10_000, sum.get());
+        }
+    }
+
+    /**
+     * A virtual-thread joiner registers with the completion poller, and often sees the task end
+     * before it parks; the worker still queues the completion, and the descriptor is recycled
+     * before the poller gets to it. That late completion must not take the registration of the
+     * descriptor's next joiner with it. The joins are untimed (a timed one would hide a lost
+     * wake-up: it re-checks the state when its time is up); a joiner still parked long after
+     * every task has ended lost its wake-up, and is unparked by hand so the runtime can close.
+     */
+    @Test
+    @Timeout(300)
+    void virtualThreadJoinsSurviveLateCompletionsOfRecycledDescriptors() throws Exception {
+        int threads = 2_000, rounds = 500;
+        NativeFunction work = SchedTestLib.fn("spn_test_work_1us");
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            AtomicLong joined = new AtomicLong();
+            List<Thread> joiners = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                joiners.add(Thread.ofVirtual().start(() -> {
+                    for (int i = 0; i < rounds; i++) {
+                        spindle.spawn(work, i).join();
+                        joined.incrementAndGet();
+                    }
+                }));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            for (Thread t : joiners) t.join(java.time.Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+            long stuck = joiners.stream().filter(Thread::isAlive).count();
+            for (Thread t : joiners) {
+                while (t.isAlive()) { // its task ended long ago: a park that nobody will end
+                    LockSupport.unpark(t);
+                    t.join(java.time.Duration.ofMillis(10));
+                }
+            }
+            assertEquals(0, stuck, "joiners that missed their task's end");
+            assertEquals((long) threads * rounds, joined.get());
         }
     }
 

@@ -14,7 +14,9 @@ import java.util.List;
  * way cost the poller nothing. <b>Internal.</b>
  *
  * <p>The registry is JCTools' {@code NonBlockingHashMapLong}: Java-only, keyed by the
- * primitive address without boxing.
+ * primitive address without boxing. Addresses are reused (descriptors are recycled, group
+ * blocks freed), so a report can reach the waiters of a later task at the same address: a
+ * waiter checks the state when called, and registers again if its task has not ended.
  */
 public final class CompletionPoller implements Runnable {
     /** Someone to tell. Called on the poller thread; must not block. */
@@ -90,7 +92,7 @@ public final class CompletionPoller implements Runnable {
             if (n < 0) return; // stopped and drained
             for (int i = 0; i < n; i++) {
                 Object entry = waiters.remove(batch[i]);
-                if (entry == null) continue; // the waiter gave up (timeout) before the task ended
+                if (entry == null) continue; // nobody waits: they gave up (timeout), or saw the end themselves
                 List<Waiter> list = new ArrayList<>(1);
                 addAll(list, entry);
                 for (Waiter w : list) {
