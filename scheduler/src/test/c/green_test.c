@@ -157,6 +157,7 @@ struct pingpong {
     int64_t violations;
     int64_t trace_len;
     char trace[64];
+    int64_t arrived;   /* players that have started */
 };
 
 struct player {
@@ -169,6 +170,15 @@ intptr_t spn_test_yield_player(void *arg)
 {
     struct player *p = arg;
     struct pingpong *g = p->game;
+    /* Java queues the players one after the other, so the worker may start the first before
+       the second is queued, and until then a yield comes straight back. The game starts when
+       both are there: the first to arrive waits, yielding, and the second takes the first turn. */
+    if (__atomic_add_fetch(&g->arrived, 1, __ATOMIC_ACQ_REL) == 1) {
+        while (__atomic_load_n(&g->arrived, __ATOMIC_ACQUIRE) < 2)
+            spn_yield();
+    } else {
+        __atomic_store_n(&g->turn, p->me, __ATOMIC_RELEASE);
+    }
     for (int64_t i = 0; i < g->rounds; i++) {
         if (__atomic_load_n(&g->turn, __ATOMIC_ACQUIRE) != p->me)
             __atomic_fetch_add(&g->violations, 1, __ATOMIC_RELAXED);

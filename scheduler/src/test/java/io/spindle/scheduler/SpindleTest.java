@@ -3,6 +3,7 @@ package io.spindle.scheduler;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import io.spindle.runtime.NativeFunction;
+import io.spindle.scheduler.internal.Layout;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -180,7 +181,10 @@ class SpindleTest {
         CompletableFuture<Long> cancelled = spindle.spawn(RETURN_ARG, 5).toCompletableFuture();
         CompletableFuture<Long> count = new CompletableFuture<>();
         Thread.ofPlatform().start(() -> count.complete(spindle.shutdownNow()));
-        Thread.sleep(50);
+        // The gate opens only once the workers have been told to cancel (a sleep here would
+        // let a slow shutdownNow thread see the queued tasks run normally).
+        Pointer control = new Pointer(spindle.sched); // read through JNA: a fresh load every time
+        while (control.getInt(Layout.SCHED_SHUTDOWN) != Layout.SHUTDOWN_CANCEL) Thread.onSpinWait();
         open(gate); // the running task finishes normally; the rest were cancelled
         assertEquals(104, count.get(30, TimeUnit.SECONDS), "100 singles + a group of 3 + 1 behind a future");
         assertEquals(7, running.join());
