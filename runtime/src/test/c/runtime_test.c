@@ -21,9 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- tiny tasks ------------------------------------------------------------------------- */
-
-intptr_t spn_test_return_arg(void *arg) { return (intptr_t) arg; }
+/* ---- tiny tasks (return_arg, sleep_ms and the gate are in build/test-native/test_tasks.c) -- */
 
 intptr_t spn_test_exit_at_once(void *arg) { return 0; }
 
@@ -47,30 +45,6 @@ intptr_t spn_test_ids(void *arg)
 
 /* Exit code: getpid() as the child sees it (1 inside a new pid namespace). */
 intptr_t spn_test_getpid(void *arg) { return getpid(); }
-
-intptr_t spn_test_sleep_ms(void *arg)
-{
-    long ms = (long) (intptr_t) arg;
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-    return ms;
-}
-
-/* ---- a gate: raw threads wait on it, Java opens it ------------------------------------ */
-
-intptr_t spn_test_wait_gate(void *arg)
-{
-    int *gate = arg;
-    while (__atomic_load_n(gate, __ATOMIC_ACQUIRE) == 0)
-        syscall(SYS_futex, gate, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
-    return 7;
-}
-
-void spn_test_open_gate(int *gate)
-{
-    __atomic_store_n(gate, 1, __ATOMIC_RELEASE);
-    syscall(SYS_futex, gate, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
 
 /* ---- namespaces ------------------------------------------------------------------------- */
 

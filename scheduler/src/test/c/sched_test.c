@@ -1,6 +1,7 @@
 /*
  * sched_test.c: tasks the scheduler's tests run on the workers, and a C consumer for the
- * ring sanity suite. Test-only: never shipped.
+ * ring sanity suite. Test-only: never shipped. The tasks every test library shares
+ * (return_arg, sleep_ms, the gate) are in build/test-native/test_tasks.c.
  */
 #define _GNU_SOURCE
 #include "spindle_sched.h"
@@ -17,8 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-intptr_t spn_test_return_arg(void *arg) { return (intptr_t) arg; }
-
 /* Each task owns one int: it must end at exactly 1 (not lost, not run twice). */
 intptr_t spn_test_increment(void *arg)
 {
@@ -34,29 +33,6 @@ intptr_t spn_test_work_1us(void *arg)
     for (int i = 0; i < 300; i++)
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
     return (intptr_t) (x >> 1);
-}
-
-intptr_t spn_test_sleep_ms(void *arg)
-{
-    long ms = (long) (intptr_t) arg;
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-    return ms;
-}
-
-/* Waits at a gate that Java opens: a task that runs as long as the test wants. */
-intptr_t spn_test_wait_gate(void *arg)
-{
-    int32_t *gate = arg;
-    while (__atomic_load_n(gate, __ATOMIC_ACQUIRE) == 0)
-        syscall(SYS_futex, gate, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
-    return 7;
-}
-
-void spn_test_open_gate(int32_t *gate)
-{
-    __atomic_store_n(gate, 1, __ATOMIC_RELEASE);
-    syscall(SYS_futex, gate, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 /* libc on a worker: malloc/free and snprintf; returns the formatted length, or -1. */
