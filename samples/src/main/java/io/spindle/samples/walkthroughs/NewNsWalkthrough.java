@@ -12,6 +12,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * {@code new-ns}: a child cloned with {@code CLONE_NEWNS} makes its copy of the mount tree
@@ -101,14 +102,9 @@ public final class NewNsWalkthrough implements Walkthrough {
     @Override
     public int run(List<String> args, PrintStream out) throws IOException {
         if (!args.isEmpty()) throw new UsageException(name() + " takes no arguments");
-        if (!Privileges.hasSysAdmin()) return Privileges.refuse(out, FLAGS);
-        Observations o;
-        try {
-            o = observe();
-        } catch (CloneException e) {
-            if (e.isPermissionDenied()) return Privileges.refuse(out, FLAGS);
-            throw e;
-        }
+        Optional<Observations> observed = Privileges.observeOrRefuse(out, FLAGS, this::observe);
+        if (observed.isEmpty()) return NEEDS_PRIVILEGE;
+        Observations o = observed.get();
         if (o.childStep() != 0) {
             out.println("  child (" + FLAGS + ") failed at " + o.failedStep() + " (errno " + o.childErrno() + ")");
         } else {

@@ -9,6 +9,7 @@ import io.spindle.samples.Walkthrough;
 
 import java.io.PrintStream;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * {@code new-pid}: a child cloned with {@code CLONE_NEWPID} calls {@code getpid()} and gets 1:
@@ -61,14 +62,9 @@ public final class NewPidWalkthrough implements Walkthrough {
     @Override
     public int run(List<String> args, PrintStream out) {
         if (!args.isEmpty()) throw new UsageException(name() + " takes no arguments");
-        if (!Privileges.hasSysAdmin()) return Privileges.refuse(out, FLAGS);
-        Observations o;
-        try {
-            o = observe();
-        } catch (CloneException e) {
-            if (e.isPermissionDenied()) return Privileges.refuse(out, FLAGS);
-            throw e;
-        }
+        Optional<Observations> observed = Privileges.observeOrRefuse(out, FLAGS, this::observe);
+        if (observed.isEmpty()) return NEEDS_PRIVILEGE;
+        Observations o = observed.get();
         out.println("  parent (pid " + o.parentPid() + "): clone(" + FLAGS + ") returned pid " + o.pidOutside());
         out.println("  child: getpid() = " + o.pidInside() + ", getppid() = " + o.ppidInside());
         out.println("  why: the child is the first process of a new pid namespace, its init; one process has a pid"

@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * {@code new-uts}: the tutorial's Example 3. A child cloned with {@code CLONE_NEWUTS} sets its
@@ -81,14 +82,9 @@ public final class NewUtsWalkthrough implements Walkthrough {
     @Override
     public int run(List<String> args, PrintStream out) {
         if (!args.isEmpty()) throw new UsageException(name() + " takes no arguments");
-        if (!Privileges.hasSysAdmin()) return Privileges.refuse(out, FLAGS);
-        Observations o;
-        try {
-            o = observe();
-        } catch (CloneException e) {
-            if (e.isPermissionDenied()) return Privileges.refuse(out, FLAGS);
-            throw e;
-        }
+        Optional<Observations> observed = Privileges.observeOrRefuse(out, FLAGS, this::observe);
+        if (observed.isEmpty()) return NEEDS_PRIVILEGE;
+        Observations o = observed.get();
         out.println("  parent hostname before: '" + o.parentBefore() + "'");
         out.println("  child (" + FLAGS + "): inherited '" + o.childBefore() + "', sethostname('" + o.childWanted()
                 + "'), reads back '" + o.childAfter() + "'" + (o.error() != 0 ? " (sethostname errno " + o.error() + ")" : ""));

@@ -1,11 +1,13 @@
 package io.spindle.samples.walkthroughs;
 
+import io.spindle.runtime.CloneException;
 import io.spindle.runtime.CloneFlags;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** What this process may do: the namespace walkthroughs need {@code CAP_SYS_ADMIN}. */
 public final class Privileges {
@@ -26,6 +28,31 @@ public final class Privileges {
             return false;
         }
         return false;
+    }
+
+    /** What a namespace walkthrough observes with its clone. */
+    @FunctionalInterface
+    interface Observation<T, E extends Exception> {
+        T observe() throws E;
+    }
+
+    /**
+     * Runs a namespace walkthrough's observation, or says why it cannot run here and gives
+     * empty: when this process lacks CAP_SYS_ADMIN, or the kernel refuses the clone anyway
+     * (EPERM, in a container that drops it, say). Other failures go to the caller.
+     */
+    static <T, E extends Exception> Optional<T> observeOrRefuse(PrintStream out, CloneFlags flags, Observation<T, E> observation) throws E {
+        if (!hasSysAdmin()) {
+            refuse(out, flags);
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(observation.observe());
+        } catch (CloneException e) {
+            if (!e.isPermissionDenied()) throw e;
+            refuse(out, flags);
+            return Optional.empty();
+        }
     }
 
     /** Says why a walkthrough cannot run here; returns {@code Walkthrough.NEEDS_PRIVILEGE}. */
