@@ -56,8 +56,8 @@ class GuardedStackTest {
     @Test
     void manyStacksDoNotLeakMappings() throws Exception {
         for (int i = 0; i < 100; i++) GuardedStack.allocate(16 * 1024).close();
-        long maps0 = TestLib.mapsCount();
+        long maps0 = ProcSelf.mapsCount();
         for (int i = 0; i < 5000; i++) GuardedStack.allocate(16 * 1024).close();
-        assertTrue(TestLib.mapsCount() - maps0 <= 16, "mappings flat over 5000 stacks");
+        assertTrue(ProcSelf.mapsCount() - maps0 <= 16, "mappings flat over 5000 stacks");
     }
 }

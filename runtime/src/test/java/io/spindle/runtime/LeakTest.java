@@ -26,14 +26,14 @@ class LeakTest {
         NativeFunction fn = TestLib.fn("spn_test_return_arg");
         cycles(builder, fn, 500); // warm up: JIT, JNA, caches at their working size
         System.gc();
-        long maps0 = TestLib.mapsCount();
-        long rss0 = TestLib.rssKiB();
+        long maps0 = ProcSelf.mapsCount();
+        long rss0 = ProcSelf.rssKiB();
         long stacks0 = GuardedStack.liveCount();
         long tcbs0 = NativeThread.liveTcbs();
         cycles(builder, fn, CYCLES);
         System.gc();
-        long maps1 = TestLib.mapsCount();
-        long rss1 = TestLib.rssKiB();
+        long maps1 = ProcSelf.mapsCount();
+        long rss1 = ProcSelf.rssKiB();
         System.out.printf("%s: maps %d -> %d, RSS %d -> %d KiB, stacks %d -> %d, TCBs %d -> %d%n",
                 what, maps0, maps1, rss0, rss1, stacks0, GuardedStack.liveCount(), tcbs0, NativeThread.liveTcbs());
         assertEquals(stacks0, GuardedStack.liveCount(), what + ": every stack released or cached");

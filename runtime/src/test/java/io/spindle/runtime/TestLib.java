@@ -9,9 +9,8 @@ import com.sun.jna.Pointer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
-/** The test-only native library (src/test/c) and small /proc readers shared by the tests. */
+/** The test-only native library (src/test/c); what the tests read from /proc is in {@link ProcSelf}. */
 final class TestLib {
     static final String NAME = "spindle_runtime_test";
     static final NativeLibrary LIBRARY = NativeLibrary.getInstance(NAME);
@@ -36,27 +35,6 @@ final class TestLib {
         Memory m = new Memory(8);
         m.clear();
         return m;
-    }
-
-    static long mapsCount() throws IOException {
-        try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
-            return lines.count();
-        }
-    }
-
-    /** Resident set size in KiB (VmRSS). */
-    static long rssKiB() throws IOException {
-        return statusField("VmRSS:");
-    }
-
-    static long statusField(String name) throws IOException {
-        List<String> lines = Files.readAllLines(Path.of("/proc/self/status"));
-        for (String line : lines) {
-            if (line.startsWith(name)) {
-                return Long.parseLong(line.substring(name.length()).trim().split("\\s+")[0]);
-            }
-        }
-        throw new IllegalStateException(name + " not in /proc/self/status");
     }
 
     static boolean isRoot() throws IOException {

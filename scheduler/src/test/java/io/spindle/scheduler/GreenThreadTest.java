@@ -4,6 +4,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import io.spindle.runtime.NativeFunction;
+import io.spindle.runtime.ProcSelf;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -82,9 +83,9 @@ class GreenThreadTest {
             assertEquals(waiters, shared.getLong(8), "every waiter reached its join");
             Thread.sleep(50);
             SpindleStats blocked = spindle.stats();
-            long peakRssKiB = SchedTestLib.statusKiB("VmHWM:");
+            long peakRssKiB = ProcSelf.statusKiB("VmHWM:");
             System.out.printf("%d green threads blocked: %d stacks, %d mappings, peak RSS %d MiB%n",
-                    waiters, blocked.stacks(), SchedTestLib.mapsCount(), peakRssKiB / 1024);
+                    waiters, blocked.stacks(), ProcSelf.mapsCount(), peakRssKiB / 1024);
             assertTrue(blocked.stacks() >= waiters, "each blocked green thread holds its stack: " + blocked.stacks());
             assertFalse(group.isDone());
             flag.setLong(0, 1); // open the gate

@@ -11,7 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** The scheduler's test-only native library (src/test/c) and /proc readers. */
+/** The scheduler's test-only native library (src/test/c); the runtime's {@code ProcSelf} reads /proc. */
 final class SchedTestLib {
     static final String NAME = "spindle_scheduler_test";
     /** The scheduler library first: the test library binds its spn_* calls when it loads (-z now). */
@@ -38,24 +38,6 @@ final class SchedTestLib {
         Memory m = new Memory(bytes);
         m.clear();
         return m;
-    }
-
-    static long mapsCount() throws IOException {
-        try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
-            return lines.count();
-        }
-    }
-
-    static long rssKiB() throws IOException {
-        return statusKiB("VmRSS:");
-    }
-
-    /** A field of /proc/self/status in KiB (VmRSS, VmHWM, ...). */
-    static long statusKiB(String field) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith(field)) return Long.parseLong(line.substring(field.length()).trim().split("\\s+")[0]);
-        }
-        throw new IllegalStateException("no " + field);
     }
 
     /** utime + stime of one thread of this process, in clock ticks. */

@@ -2,6 +2,7 @@ package io.spindle.scheduler;
 
 import io.spindle.runtime.GuardedStack;
 import io.spindle.runtime.NativeThread;
+import io.spindle.runtime.ProcSelf;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -18,8 +19,8 @@ class SpindleResourceTest {
     void openCloseCyclesAndAMillionTasksLeaveMappingsAndRssFlat() throws Exception {
         for (int i = 0; i < 10; i++) cycle(); // warm-up: JIT, JNA, the TCB and stack caches
         System.gc();
-        long maps0 = SchedTestLib.mapsCount();
-        long rss0 = SchedTestLib.rssKiB();
+        long maps0 = ProcSelf.mapsCount();
+        long rss0 = ProcSelf.rssKiB();
         long stacks0 = GuardedStack.liveCount();
         for (int i = 0; i < 100; i++) cycle();
         try (Spindle spindle = Spindle.builder().workers(2).build()) {
@@ -27,8 +28,8 @@ class SpindleResourceTest {
             for (int batch = 0; batch < 100; batch++) spindle.spawnAll(SpindleTest.RETURN_ARG, args).join();
         }
         System.gc();
-        long maps1 = SchedTestLib.mapsCount();
-        long rss1 = SchedTestLib.rssKiB();
+        long maps1 = ProcSelf.mapsCount();
+        long rss1 = ProcSelf.rssKiB();
         System.out.printf("maps %d -> %d, RSS %d -> %d KiB, stacks %d -> %d%n",
                 maps0, maps1, rss0, rss1, stacks0, GuardedStack.liveCount());
         assertTrue(maps1 - maps0 <= 32, "mappings grew from " + maps0 + " to " + maps1);
