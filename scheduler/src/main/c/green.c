@@ -167,7 +167,8 @@ static void run_batch(struct spn_fiber *f, struct spn_task *t)
     struct spn_group *g = (struct spn_group *) t->group;
     spn_task_fn fn = (spn_task_fn) t->fn;
     int32_t final_state = SPN_TASK_DONE;
-    for (int64_t i = t->group_slot; i < t->group_end; i++) {
+    int64_t i;
+    for (i = t->group_slot; i < t->group_end; i++) {
         if (__builtin_expect(__atomic_load_n(&w->sched->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL, 0)) {
             __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + (t->group_end - i), __ATOMIC_RELAXED);
             final_state = SPN_TASK_CANCELLED;
@@ -178,7 +179,7 @@ static void run_batch(struct spn_fiber *f, struct spn_task *t)
         count_task_run(w);
     }
     spn_fiber_check_stack(f);
-    spn_complete(w, t, 0, final_state);
+    spn_complete(w, t, i, final_state); /* i: the first member that did not run */
 }
 
 /* A member of a batch is about to give its worker up (it parks in spn_join, or yields): the
@@ -201,7 +202,7 @@ static void spill_batch_rest(struct spn_worker *w, struct spn_fiber *f)
     rest->group_slot = (int32_t) next;
     rest->waiters = 0;
     rest->fiber = 0;
-    rest->refs = 0;
+    rest->refs = 0; /* a chunk has no handle: nothing ever joins it */
     rest->state = SPN_TASK_QUEUED;
     if (!spn_deque_push(&w->deque, rest)) {
         spn_task_free(w, rest);
@@ -255,14 +256,14 @@ void spn_start_task(struct spn_worker *w, struct spn_task *t)
     struct spn_sched *s = w->sched;
     if (__builtin_expect(__atomic_load_n(&s->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL, 0)) {
         int64_t tasks = t->group ? chunk_size(t) : 1;
-        spn_complete(w, t, 0, SPN_TASK_CANCELLED);
+        spn_complete(w, t, t->group ? t->group_slot : 0, SPN_TASK_CANCELLED);
         __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + tasks, __ATOMIC_RELAXED);
         return;
     }
     struct spn_fiber *f = spn_fiber_get(w);
     if (!f) {
         /* No stack could be mapped: fail this task with a reason its joiners can report. */
-        spn_complete(w, t, SPN_E_NO_STACK, SPN_TASK_FAILED);
+        spn_complete(w, t, t->group ? t->group_slot : SPN_E_NO_STACK, SPN_TASK_FAILED);
         return;
     }
     f->task = t;
@@ -316,40 +317,56 @@ int spn_spawn(spn_task_fn fn, void *arg, spn_task_t **out)
     t->arg = (int64_t) arg;
     t->result = 0;
     t->group = 0;
-    t->group_slot = 0;
     t->waiters = 0;
     t->fiber = 0;
-    t->refs = 2; /* the run and this handle */
+    t->refs = SPN_REF_RUN | SPN_REF_HANDLE;
     t->state = SPN_TASK_QUEUED;
-    *out = t;
+    *out = spn_handle_of(t);
     if (!spn_deque_push(&w->deque, t)) {
         run_inline(w, t); /* the deque is full: no room to defer, so do it now */
         return SPN_OK;
     }
-    /* Wake an idle worker to steal only when there is more than this child queued: a parent
-     * that joins its only child at once would just see it stolen, park and be woken back
-     * (a cross-CPU round trip per spawn); fork-join recursion queues many and does wake. */
-    if (__atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED) - __atomic_load_n(&w->deque.top, __ATOMIC_RELAXED) >= 2)
-        spn_wakep(s);
+    /* An idle worker may take it while we go on (Go wakes on every spawn when a worker is
+     * idle): "spawn one, compute, join" then runs in parallel. Two loads when nobody sleeps
+     * or somebody already looks, which is the common case under load. */
+    spn_wakep(s);
     return SPN_OK;
 }
 
-int spn_join(spn_task_t *t, intptr_t *result)
+/* The descriptor behind a handle the caller gives us, if the handle names a live reference
+ * native code may use: its life (gen) is the descriptor's current one, and it has more
+ * handle references than Java Tasks hold. Anything else is a misused handle. */
+static struct spn_task *live_handle(struct spn_worker *w, spn_task_t *handle, uint32_t *gen)
+{
+    struct spn_task *t = spn_task_of_handle(w->sched, handle, gen);
+    if (!t)
+        return NULL;
+    uint64_t owners = __atomic_load_n(&t->owners, __ATOMIC_ACQUIRE);
+    uint32_t refs = (uint32_t) owners;
+    if ((uint32_t) (owners >> 32) != *gen
+        || (refs & SPN_REF_HANDLE_MASK) / SPN_REF_HANDLE <= (refs & SPN_REF_JAVA_MASK) / SPN_REF_JAVA)
+        return NULL;
+    return t;
+}
+
+int spn_join(spn_task_t *handle, intptr_t *result)
 {
     struct spn_worker *w;
     int r = on_worker(&w);
     if (r != SPN_OK)
         return r;
-    if (!t)
-        return SPN_E_INVALID;
+    uint32_t gen;
+    struct spn_task *t = live_handle(w, handle, &gen);
     struct spn_fiber *f = w->current;
+    if (!t || t == f->task)
+        return SPN_E_INVALID; /* given back already, foreign, or the caller itself (it would wait for ever) */
     spn_fiber_check_stack_fast(f);
     if ((__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK) < SPN_TASK_DONE) {
         if (deque_peek_bottom(&w->deque) == t && spn_deque_pop(&w->deque) == t) {
             /* Lazy task creation: nobody took it, so it is just a call. If the run and this
-             * handle are its only owners (no spn_retain), both are ours now and nobody else
-             * can see it: finish it without atomics. */
-            if (__atomic_load_n(&t->refs, __ATOMIC_ACQUIRE) == 2) {
+             * handle are its only owners (no spn_retain, no Java Task), both are ours now and
+             * nobody else can see it: finish it without atomics. */
+            if (__atomic_load_n(&t->refs, __ATOMIC_ACQUIRE) == (SPN_REF_RUN | SPN_REF_HANDLE)) {
                 intptr_t r = ((spn_task_fn) t->fn)((void *) t->arg);
                 spn_fiber_check_stack_fast(f);
                 count_task_run(w);
@@ -382,30 +399,49 @@ int spn_join(spn_task_t *t, intptr_t *result)
         }
     }
     int32_t state = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK;
+    intptr_t value = (intptr_t) t->result;
+    /* Two joiners of one reference (a race in the caller): one of them gets SPN_E_INVALID
+     * here, and neither drops a reference that is not theirs. */
+    if (spn_handle_release(w, t, gen) != SPN_OK)
+        return SPN_E_INVALID;
     if (result)
-        *result = t->result;
-    spn_task_release(w, t);
+        *result = value;
     return state == SPN_TASK_CANCELLED ? SPN_E_CANCELLED : state == SPN_TASK_FAILED ? SPN_E_NO_STACK : SPN_OK;
 }
 
-int spn_retain(spn_task_t *t)
-{
-    if (!t)
-        return SPN_E_INVALID;
-    __atomic_fetch_add(&t->refs, 1, __ATOMIC_RELAXED); /* the caller's reference keeps it alive */
-    return SPN_OK;
-}
-
-int spn_detach(spn_task_t *t)
+int spn_retain(spn_task_t *handle)
 {
     struct spn_worker *w;
     int r = on_worker(&w);
     if (r != SPN_OK)
         return r;
+    uint32_t gen;
+    struct spn_task *t = spn_task_of_handle(w->sched, handle, &gen);
     if (!t)
         return SPN_E_INVALID;
-    spn_task_release(w, t);
-    return SPN_OK;
+    uint64_t owners = __atomic_load_n(&t->owners, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t handles = ((uint32_t) owners & SPN_REF_HANDLE_MASK) / SPN_REF_HANDLE;
+        /* The caller must hold a reference (its own or a Java Task's) of this life. */
+        if ((uint32_t) (owners >> 32) != gen || handles == 0)
+            return SPN_E_INVALID;
+        if (handles == SPN_REF_HANDLE_MASK / SPN_REF_HANDLE)
+            return SPN_E_NO_MEMORY; /* 4 M references to one task */
+        if (__atomic_compare_exchange_n(&t->owners, &owners, owners + SPN_REF_HANDLE, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return SPN_OK;
+    }
+}
+
+int spn_detach(spn_task_t *handle)
+{
+    struct spn_worker *w;
+    int r = on_worker(&w);
+    if (r != SPN_OK)
+        return r;
+    uint32_t gen;
+    struct spn_task *t = spn_task_of_handle(w->sched, handle, &gen);
+    return t ? spn_handle_release(w, t, gen) : SPN_E_INVALID;
 }
 
 int spn_yield(void)
@@ -447,7 +483,7 @@ int spn_worker_id(void)
 spn_task_t *spn_current(void)
 {
     struct spn_worker *w = spn_current_worker;
-    return w && w->current ? w->current->task : NULL;
+    return w && w->current ? spn_handle_of(w->current->task) : NULL;
 }
 
 const char *spn_result_name(int result)
@@ -469,7 +505,8 @@ const char *spn_result_describe(int result)
     switch ((spn_result) result) {
     case SPN_OK: return "success";
     case SPN_E_NOT_ON_WORKER: return "called from a thread that is not a Spindle worker";
-    case SPN_E_INVALID: return "a null function or handle";
+    case SPN_E_INVALID: return "a null function, or a handle that is not a live reference: given back already "
+                               "(joined or detached), held by a Java Task, not a task's, or the caller's own task";
     case SPN_E_NO_MEMORY: return "no task descriptor could be allocated";
     case SPN_E_CANCELLED: return "the task was cancelled by shutdownNow() before it started";
     case SPN_E_NO_STACK: return "the task could not start: no stack could be mapped for its green thread "

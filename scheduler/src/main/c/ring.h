@@ -50,22 +50,20 @@ static inline int ring_offer(struct spn_ring *r, int64_t e)
     }
 }
 
-/* The element, or 0 when empty. */
+/* The element, or 0 when there is none to take *now*: the ring is empty, or the producer that
+ * claimed the head slot has not published it yet. A consumer never waits for a producer
+ * mid-offer (JCTools' relaxedPoll): a producer descheduled or stopped at a safepoint between
+ * its cas and its publish would otherwise hold every worker in this loop. The producer wakes
+ * a worker after it publishes (Spindle.signalWork), so nothing waits for ever. */
 static inline int64_t ring_poll(struct spn_ring *r)
 {
-    int64_t p_index = -1;
     for (;;) {
         const int64_t c_index = lv_i64(&r->consumer_index);
         struct spn_ring_slot *slot = ring_slot(r, c_index);
         const int64_t seq = lv_i64(&slot->sequence);
         const int64_t expected = c_index + 1;
-        if (seq < expected) {
-            /* Not yet published. Empty only if no producer has claimed this index. */
-            if (c_index >= p_index
-                && c_index == (p_index = lv_i64(&r->producer_index) & ~SPN_RING_CLOSED))
-                return 0;
-            continue; /* claimed but not yet written: the producer is mid-offer */
-        }
+        if (seq < expected)
+            return 0; /* empty, or claimed but not yet published */
         if (seq > expected)
             continue; /* another consumer took it: read again */
         if (cas_i64(&r->consumer_index, c_index, c_index + 1)) {
@@ -76,8 +74,16 @@ static inline int64_t ring_poll(struct spn_ring *r)
     }
 }
 
-/* A racy emptiness check: exact when no offer or poll is in flight. */
-static inline int ring_is_empty(struct spn_ring *r)
+/* 1 if the head slot holds a published element: what ring_poll could take now. Racy. */
+static inline int ring_has_published(struct spn_ring *r)
+{
+    const int64_t c_index = lv_i64(&r->consumer_index);
+    return lv_i64(&ring_slot(r, c_index)->sequence) >= c_index + 1;
+}
+
+/* 1 if no element is published or claimed: exact when no offer or poll is in flight. For
+ * shutdown, which must also wait for an offer a producer has claimed but not finished. */
+static inline int ring_is_drained(struct spn_ring *r)
 {
     return lv_i64(&r->consumer_index) >= (lv_i64(&r->producer_index) & ~SPN_RING_CLOSED);
 }

@@ -15,30 +15,38 @@
  *
  * THE RULE (Go's scheduler, proc.go: wakep and the spinning Ms):
  *   - An idle worker first *spins* (polls without sleeping) for spin_ns; nspinning counts
- *     such workers, and at most half of the workers spin at once. Then it parks: nparked++,
- *     re-check the ring, FUTEX_WAIT on wake_seq.
+ *     such workers, and at most half of the workers spin at once. Then it parks: parked =
+ *     PARKED, nparked++, nspinning--, re-check, FUTEX_WAIT on its own park_seq.
  *   - A submitter, after publishing its task, issues a full fence (StoreLoad) and wakes one
  *     worker only if nobody spins (nspinning == 0) and somebody sleeps (nparked > 0), and
- *     only if no wake-up is already on its way (cas waking 0 -> 1). One wake at a time.
- *   - A spinning worker that finds work stops spinning; if it was the last spinner and
- *     workers sleep, it wakes one more, in case more work follows (the wake chains through
- *     the workers as long as work keeps coming).
+ *     only if it wins the cas of nspinning from 0 to 1: the worker it wakes is counted as
+ *     spinning before it runs, so one wake-up is on its way at a time.
+ *   - A spinning worker that finds work stops spinning; if it was the last spinner and more
+ *     work is visible, it wakes one more (the wake chains through the workers as long as
+ *     work keeps coming).
+ *   - A green thread that becomes ready wakes its own worker, and no other: every worker has
+ *     a futex word of its own.
  * So a busy runtime costs no system call per task, an idle one costs no CPU after spin_ns,
  * and a burst wakes the workers one by one.
  *
  * WHY NO WAKE-UP IS LOST (the delicate dance, see park() and wake_one()):
- *   submitter:  publish task; fence;  read nspinning, nparked, waking
- *   worker:     epoch = wake_seq; nparked++ (seq-cst); nspinning-- (seq-cst); re-check ring;
- *               futex_wait(wake_seq, epoch)
+ *   submitter:  publish task; fence;  read nspinning, nparked; cas nspinning 0 -> 1; claim
+ *   worker:     epoch = park_seq; parked = PARKED; nparked++; nspinning-- (all seq-cst);
+ *               re-check; futex_wait(park_seq, epoch)
  *   Both sides store then load with a full fence between (Dekker): either the worker's
- *   re-check sees the task, or the submitter sees nparked > 0 and nspinning == 0 and wakes.
- *   A wake that comes after the epoch was read changes wake_seq, so the futex_wait returns
- *   at once instead of sleeping through it. If the submitter saw nspinning > 0, that spinner
- *   had not yet decremented it, so its later re-check sees the task. If it saw waking == 1,
- *   the wake-up in flight either reaches a sleeper, which clears waking *before* it polls
- *   and so sees the task, or reaches nobody, and then its sender clears waking and looks at
- *   the ring again itself (wake_one). A waking flag that nobody clears would stop every
- *   later wake-up: each path that sets it has exactly one way to clear it.
+ *   re-check sees the task, or the submitter sees nparked > 0 and nspinning == 0. A waker
+ *   claims a worker (parked PARKED -> CLAIMED) and bumps its park_seq: a futex_wait that
+ *   has not started yet returns at once. If the submitter saw nspinning > 0, that spinner
+ *   had not yet decremented it, so its later re-check sees the task. If its cas failed,
+ *   someone else took nspinning to 1: a worker counted as spinning that has yet to look.
+ *   If it claims nobody, the workers it counted are on their way out of park() and look
+ *   before they sleep (wake_one). Each path that counts a spinner has exactly one way to
+ *   give the count back, or every later wake-up would be skipped.
+ *
+ * A SLOW PRODUCER (a Java thread descheduled, or stopped at a safepoint, between claiming a
+ * ring slot and publishing it) holds up only its own slot: workers never wait for it
+ * (ring_poll returns "nothing now"), they run their green threads and deques, and sleep
+ * until the producer publishes and wakes one of them.
  *
  * Joins use the same discipline on each task's state word: the joiner sets a waiter bit
  * with a cas and sleeps on the word; the worker exchanges in DONE and wakes only if the old
@@ -49,6 +57,7 @@
 #include "ring.h"
 #include "worker.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -138,8 +147,6 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
     case SPN_L_SCHED_POOL_HEAD: return offsetof(struct spn_sched, pool_head);
     case SPN_L_SCHED_NSPINNING: return offsetof(struct spn_sched, nspinning);
     case SPN_L_SCHED_NPARKED: return offsetof(struct spn_sched, nparked);
-    case SPN_L_SCHED_WAKING: return offsetof(struct spn_sched, waking);
-    case SPN_L_SCHED_WAKE_SEQ: return offsetof(struct spn_sched, wake_seq);
     case SPN_L_SCHED_SHUTDOWN: return offsetof(struct spn_sched, shutdown);
     case SPN_L_SCHED_CHUNKS: return offsetof(struct spn_sched, chunks);
     case SPN_L_SCHED_STATS: return offsetof(struct spn_sched, stats);
@@ -154,6 +161,14 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
     case SPN_L_POOL_CHUNK: return SPN_POOL_CHUNK;
     case SPN_L_RING_CLOSED_BIT: return SPN_RING_CLOSED;
     case SPN_L_TASK_GROUP_END: return offsetof(struct spn_task, group_end);
+    case SPN_L_TASK_GEN: return offsetof(struct spn_task, gen);
+    case SPN_L_TASK_OWNERS: return offsetof(struct spn_task, owners);
+    case SPN_L_REF_RUN: return SPN_REF_RUN;
+    case SPN_L_REF_HANDLE: return SPN_REF_HANDLE;
+    case SPN_L_REF_JAVA: return SPN_REF_JAVA;
+    case SPN_L_SCHED_SPACE_WAITERS: return offsetof(struct spn_sched, space_waiters);
+    case SPN_L_SCHED_SPACE_SIGNALLED: return offsetof(struct spn_sched, space_signalled);
+    case SPN_L_COMPLETION_SPACE: return SPN_COMPLETION_SPACE;
     case SPN_L_KEY_COUNT: return SPN_L_KEY_COUNT;
     }
     return -1;
@@ -297,9 +312,29 @@ struct spn_task *spn_task_alloc(struct spn_worker *w)
     if (t) {
         w->task_cache = (struct spn_task *) t->arg;
         w->task_cache_count--;
-        return t;
+    } else if ((t = pool_pop(w->sched)) == NULL) {
+        return NULL;
     }
-    return pool_pop(w->sched);
+    /* Ours alone now: a plain store. A stale handle's cas expects refs > 0 and its own gen,
+     * so it cannot match a descriptor in between lives (refs 0) or in its next life. */
+    t->gen++;
+    return t;
+}
+
+spn_task_t *spn_handle_of(struct spn_task *t)
+{
+    return (spn_task_t *) (uintptr_t) ((uint64_t) t->gen << 32 | (uint32_t) (t->index + 1));
+}
+
+struct spn_task *spn_task_of_handle(struct spn_sched *s, spn_task_t *handle, uint32_t *gen)
+{
+    uint64_t v = (uint64_t) (uintptr_t) handle;
+    uint32_t index_plus_one = (uint32_t) v;
+    int64_t known = __atomic_load_n(&s->pool_chunk_count, __ATOMIC_ACQUIRE) * SPN_POOL_CHUNK;
+    if (index_plus_one == 0 || index_plus_one > known)
+        return NULL;
+    *gen = (uint32_t) (v >> 32);
+    return task_at(s, (int32_t) index_plus_one - 1);
 }
 
 void spn_task_free(struct spn_worker *w, struct spn_task *t)
@@ -325,26 +360,70 @@ void spn_task_free(struct spn_worker *w, struct spn_task *t)
     pool_push_chain(w->sched, first, last);
 }
 
-/* Drops one owner; the last one gives the descriptor back (to w's cache if on a worker). */
-void spn_task_release(struct spn_worker *w, struct spn_task *t)
+/* The run's reference: dropped by the worker when the task ends. */
+static void release_run(struct spn_worker *w, struct spn_task *t)
 {
-    if (xadd(&t->refs, -1) == 1)
+    if (__atomic_sub_fetch(&t->refs, SPN_REF_RUN, __ATOMIC_ACQ_REL) == 0)
         spn_task_free(w, t);
 }
 
+int spn_handle_release(struct spn_worker *w, struct spn_task *t, uint32_t gen)
+{
+    uint64_t owners = __atomic_load_n(&t->owners, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t refs = (uint32_t) owners;
+        uint32_t handles = (refs & SPN_REF_HANDLE_MASK) / SPN_REF_HANDLE;
+        uint32_t java = (refs & SPN_REF_JAVA_MASK) / SPN_REF_JAVA;
+        if ((uint32_t) (owners >> 32) != gen || handles <= java)
+            return SPN_E_INVALID;
+        if (__atomic_compare_exchange_n(&t->owners, &owners, owners - SPN_REF_HANDLE, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            if (refs == SPN_REF_HANDLE)
+                spn_task_free(w, t);
+            return SPN_OK;
+        }
+    }
+}
+
+/*
+ * Parking and waking, one worker at a time (see THE RULE at the top of this file).
+ *
+ * Each worker sleeps on its own futex word (park_seq), so a wake-up reaches the worker it is
+ * meant for: the owner of a green thread that became ready, or one parked worker for new
+ * work. A waker first *claims* its worker (a cas of parked from PARKED to CLAIMED), so two
+ * wakers never pick the same one, and counts it as spinning on its behalf: from then on
+ * other submitters see a spinner and do not wake a second worker for the same work (Go's
+ * wakep increments nmspinning before it starts the M). A claimed worker does not count
+ * itself again when it comes out; one that comes out on its own (its re-check saw work, a
+ * spurious return) cas-es PARKED to AWAKE and counts itself.
+ */
+static int claim(struct spn_worker *w)
+{
+    int32_t expected = SPN_PARKED;
+    return lv_i32(&w->parked) == SPN_PARKED
+        && __atomic_compare_exchange_n(&w->parked, &expected, SPN_CLAIMED, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
+/* w was claimed: one FUTEX_WAKE, never a retry. If w is not in the kernel yet, the bump of
+ * park_seq makes its futex_wait return at once (it read its epoch before it set PARKED). */
+static void wake_claimed(struct spn_worker *w)
+{
+    xadd(&w->park_seq, 1);
+    futex_wake(&w->park_seq, 1);
+}
+
 /* Puts a green thread that can run again into its own worker's ready queue, and wakes that
- * worker if it sleeps. Delicate dance: push, fence, then read parked; the worker sets
- * parked, fences, then looks at its ready queue. We cannot wake one chosen worker on the
- * shared futex, so we wake them all: only when the owner sleeps, which is rare under load. */
+ * worker (and only it) if it sleeps. Delicate dance: push, fence, then read parked; the
+ * owner sets parked, fences, then looks at its ready queue before it sleeps. */
 void spn_ready(struct spn_sched *s, struct spn_fiber *f)
 {
     struct spn_worker *owner = f->owner;
     f->state = SPN_FIBER_READY;
     spn_mpsc_push(&owner->ready, f);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (lv_i32(&owner->parked)) {
-        xadd(&s->wake_seq, 1);
-        futex_wake(&s->wake_seq, INT_MAX);
+    if (claim(owner)) {
+        xadd(&s->nspinning, 1);
+        wake_claimed(owner);
     }
 }
 
@@ -355,10 +434,14 @@ void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int3
     if (g) {
         /* A chunk of a batch has no handle of its own: nobody can join it, wait on it or
          * hold it, so its descriptor needs no atomics; only the group's count is shared.
-         * Its members wrote their results as they ended (green.c); result is unused. */
+         * Its members wrote their results as they ended (green.c). For a chunk that did not
+         * run to its end, result is the first member that never ran: those are marked, so
+         * that the batch's joiners keep the results of the others. */
         int64_t members = t->group_end - t->group_slot;
-        if (final_state != SPN_TASK_DONE)
+        if (final_state != SPN_TASK_DONE) {
+            memset(spn_group_skipped(g) + result, 1, (size_t) (t->group_end - result));
             __atomic_store_n(&g->cancelled, 1, __ATOMIC_RELAXED);
+        }
         t->state = final_state;
         t->refs = 0;
         spn_task_free(w, t);
@@ -380,7 +463,7 @@ void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int3
         spn_ready(s, f);
         f = next;
     }
-    spn_task_release(w, t);
+    release_run(w, t);
 }
 
 /* ---- workers ------------------------------------------------------------------------------ */
@@ -395,15 +478,45 @@ static struct spn_worker *worker_at(struct spn_sched *s, int i)
     return &((struct spn_worker *) s->workers)[i];
 }
 
-/* Work any worker could take: the ring or a deque. Racy; exact when nothing moves. */
+/* Work any worker could take now: a published submission or a deque. Racy; exact when
+ * nothing moves. A submission claimed but not yet published does not count: its producer
+ * wakes a worker once it publishes (ring.h, ring_poll). */
 static int work_visible(struct spn_sched *s)
 {
-    if (!ring_is_empty((struct spn_ring *) s->submit))
+    if (ring_has_published((struct spn_ring *) s->submit))
         return 1;
     for (int i = 0; i < s->nworkers; i++)
         if (!spn_deque_is_empty(&worker_at(s, i)->deque))
             return 1;
     return 0;
+}
+
+/* A submission that was published or is about to be: a worker must not exit before it. */
+static int submissions_pending(struct spn_sched *s)
+{
+    return !ring_is_drained((struct spn_ring *) s->submit);
+}
+
+/* Java producers wait for a free submission slot (Spindle.offer): tell them through the
+ * completion poller, once per batch of frees. Delicate dance: the producer counts itself in
+ * space_waiters (seq-cst) and then looks at the consumer index again; we moved the consumer
+ * index with a seq-cst cas before this seq-cst load. Either it sees our slot free, or we
+ * see it waiting. */
+static inline void space_freed(struct spn_sched *s)
+{
+    if (__builtin_expect(__atomic_load_n(&s->space_waiters, __ATOMIC_SEQ_CST) > 0, 0)) {
+        int32_t expected = 0;
+        if (__atomic_compare_exchange_n(&s->space_signalled, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+            tell_poller(s, SPN_COMPLETION_SPACE);
+    }
+}
+
+static struct spn_task *poll_submission(struct spn_sched *s)
+{
+    struct spn_task *t = (struct spn_task *) ring_poll((struct spn_ring *) s->submit);
+    if (t)
+        space_freed(s);
+    return t;
 }
 
 /* A task nobody started: own deque (newest first), the ring, then another worker's deque. */
@@ -412,7 +525,7 @@ static struct spn_task *new_work(struct spn_sched *s, struct spn_worker *w)
     struct spn_task *t = spn_deque_pop(&w->deque);
     if (t)
         return t;
-    if ((t = (struct spn_task *) ring_poll((struct spn_ring *) s->submit)) != NULL)
+    if ((t = poll_submission(s)) != NULL)
         return t;
     /* Steal: from every other worker once, starting at a random one (xorshift). */
     int n = s->nworkers;
@@ -449,7 +562,7 @@ static int find_work(struct spn_sched *s, struct spn_worker *w, struct spn_fiber
         if ((*t = new_work(s, w)) != NULL)
             return 1;
     }
-    if ((++w->tick & 63) == 0 && (*t = (struct spn_task *) ring_poll((struct spn_ring *) s->submit)) != NULL)
+    if ((++w->tick & 63) == 0 && (*t = poll_submission(s)) != NULL)
         return 1;
     if ((*f = spn_mpsc_pop(&w->ready)) != NULL)
         return 1;
@@ -470,72 +583,76 @@ static void run(struct spn_worker *w, struct spn_fiber *f, struct spn_task *t)
 /* Nothing left for this worker once the runtime shuts down: it may exit. */
 static int drained(struct spn_sched *s, struct spn_worker *w)
 {
-    return w->live_fibers == 0 && spn_mpsc_is_empty(&w->ready) && !work_visible(s);
+    return w->live_fibers == 0 && spn_mpsc_is_empty(&w->ready) && !work_visible(s) && !submissions_pending(s);
 }
 
 /*
- * The caller won the cas of waking from 0 to 1: it carries the one wake-up that may be on
- * its way. If FUTEX_WAKE finds a sleeper, that worker clears waking when it comes out. If it
- * finds none, the parked workers we counted were not in the kernel yet (or were on their
- * way out): nobody will clear waking, and a submitter that saw waking == 1 and left counts
- * on us. So we take the token back and look again (delicate dance, part two): the bump of
- * wake_seq already makes any of them that read the old epoch come out at once.
+ * The caller took nspinning from 0 to 1 for the worker it wakes (Go's wakep): one wake-up
+ * on its way at a time. If no parked worker can be claimed, every worker counted in nparked
+ * is on its way out of park() (its re-check saw work, a spurious return, another waker
+ * claimed it) and counts itself as spinning as it leaves, so it looks for work before it
+ * can sleep again: give the count back, and the work is still found (delicate dance, part
+ * two). No retry loop: a retry would spin while a preempted worker finishes its way out.
  */
 static void wake_one(struct spn_sched *s)
 {
-    for (;;) {
-        xadd(&s->wake_seq, 1);
-        if (futex_wake(&s->wake_seq, 1) > 0)
+    int n = s->nworkers;
+    uint32_t start = __atomic_fetch_add(&s->wake_rotor, 1, __ATOMIC_RELAXED);
+    for (int k = 0; k < n; k++) {
+        struct spn_worker *w = worker_at(s, (int) ((start + (uint32_t) k) % (uint32_t) n));
+        if (claim(w)) {
+            wake_claimed(w);
             return;
-        sv_i32(&s->waking, 0);
-        if (!work_visible(s) || lv_i32(&s->nparked) == 0 || lv_i32(&s->nspinning) != 0)
-            return;
-        int32_t expected = 0;
-        if (!__atomic_compare_exchange_n(&s->waking, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-            return; /* someone else carries the wake-up now */
+        }
     }
+    xadd(&s->nspinning, -1);
 }
 
-/* Wakes one parked worker if none spins and none is already being woken (Go's wakep). */
+/* Wakes one parked worker if none spins and none is being woken (Go's wakep). */
 void spn_wakep(struct spn_sched *s)
 {
     if (lv_i32(&s->nparked) == 0 || lv_i32(&s->nspinning) != 0)
         return;
     int32_t expected = 0;
-    if (!__atomic_compare_exchange_n(&s->waking, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-        return;
+    if (!__atomic_compare_exchange_n(&s->nspinning, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        return; /* someone else is looking, or is being woken to */
     wake_one(s);
 }
 
-/* A spinning worker found work: it stops spinning, and the last spinner wakes the next. */
+/* A spinning worker found work: it stops spinning, and the last spinner wakes the next if
+ * there is more to take (the wake chains through the workers while work keeps coming). The
+ * decrement is seq-cst before the look: a submitter that published after the look sees
+ * nspinning without us, and wakes a worker itself. */
 static void stop_spinning(struct spn_sched *s)
 {
-    if (xadd(&s->nspinning, -1) == 1)
+    if (xadd(&s->nspinning, -1) == 1 && work_visible(s))
         spn_wakep(s);
 }
 
 /* Sleeps until woken; returns with the worker counted as spinning again. */
 static void park(struct spn_sched *s, struct spn_worker *w)
 {
-    uint32_t epoch = __atomic_load_n(&s->wake_seq, __ATOMIC_ACQUIRE);
-    sv_i32(&w->parked, 1);
+    uint32_t epoch = __atomic_load_n(&w->park_seq, __ATOMIC_ACQUIRE);
+    sv_i32(&w->parked, SPN_PARKED);
     xadd(&s->nparked, 1);
     xadd(&s->nspinning, -1);
     /* Delicate dance: we are counted as parked (seq-cst) before this re-check, so a task
      * published after it is seen by its submitter's check of nparked/nspinning, and a green
-     * thread readied after it is seen by spn_ready's check of parked. While shutting down we
+     * thread readied after it is seen by spn_ready's look at parked. While shutting down we
      * still sleep if green threads of ours wait for others to finish. */
     int shutting_down = lv_i32(&s->shutdown) != SPN_RUNNING;
     if (!work_visible(s) && spn_mpsc_is_empty(&w->ready) && (!shutting_down || w->live_fibers > 0)) {
         stat_inc(&w->stats->parks);
-        /* Might be woken up spuriously (or by a wake meant for another): that's allowed. */
-        if (futex_wait(&s->wake_seq, epoch, NULL) == 0)
+        /* Might be woken up spuriously: that's allowed, the caller looks and parks again. */
+        if (futex_wait(&w->park_seq, epoch, NULL) == 0)
             stat_inc(&w->stats->wakeups);
     }
-    xadd(&s->nspinning, 1);
+    int32_t expected = SPN_PARKED;
+    if (__atomic_compare_exchange_n(&w->parked, &expected, SPN_AWAKE, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        xadd(&s->nspinning, 1); /* came out on our own */
+    else
+        sv_i32(&w->parked, SPN_AWAKE); /* claimed: the waker counted us as spinning */
     xadd(&s->nparked, -1);
-    sv_i32(&w->parked, 0);
-    sv_i32(&s->waking, 0); /* before we poll: see the comment at the top */
 }
 
 SPN_EXPORT intptr_t spn_worker_main(void *arg)
@@ -579,7 +696,7 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
 
 /* ---- Java's side of parking and joining --------------------------------------------------- */
 
-/* A Java submitter saw a sleeper and no spinner, and won the cas on waking. */
+/* A Java submitter saw a sleeper and no spinner, and took nspinning from 0 to 1. */
 SPN_EXPORT void spn_sched_wake_one(struct spn_sched *s)
 {
     wake_one(s);
@@ -640,7 +757,7 @@ SPN_EXPORT int spn_completions_take(struct spn_sched *s, int64_t *out, int max, 
         uint32_t seq = __atomic_load_n(&s->poller_seq, __ATOMIC_ACQUIRE);
         sv_i32(&s->poller_sleeping, 1);
         /* Delicate dance, as in park(): sleeping is published before the re-check. */
-        if (!ring_is_empty(completions) || lv_i32(&s->poller_stop)) {
+        if (ring_has_published(completions) || lv_i32(&s->poller_stop)) {
             sv_i32(&s->poller_sleeping, 0);
             continue;
         }
@@ -648,7 +765,7 @@ SPN_EXPORT int spn_completions_take(struct spn_sched *s, int64_t *out, int max, 
         int r = futex_wait(&s->poller_seq, seq, timeout_ns < 0 ? NULL : &rel);
         int timed_out = r != 0 && errno == ETIMEDOUT;
         sv_i32(&s->poller_sleeping, 0);
-        if (timed_out && ring_is_empty(completions))
+        if (timed_out && !ring_has_published(completions))
             return 0;
     }
 }
@@ -732,8 +849,8 @@ SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spi
 SPN_EXPORT void spn_sched_shutdown(struct spn_sched *s, int mode)
 {
     sv_i32(&s->shutdown, mode);
-    xadd(&s->wake_seq, 1);
-    futex_wake(&s->wake_seq, INT_MAX);
+    for (int i = 0; i < s->nworkers; i++)
+        wake_claimed(worker_at(s, i)); /* each comes out on its own (not claimed) and looks */
 }
 
 /* Only after every worker was joined and the poller stopped. */
@@ -749,6 +866,31 @@ SPN_EXPORT void spn_sched_destroy(struct spn_sched *s)
     free(s);
 }
 
+/* The function of the task worker i runs now, or 0 (a racy look, for a report). */
+SPN_EXPORT int64_t spn_sched_running_fn(struct spn_sched *s, int i)
+{
+    struct spn_fiber *f = __atomic_load_n(&worker_at(s, i)->current, __ATOMIC_ACQUIRE);
+    struct spn_task *t = f ? __atomic_load_n(&f->task, __ATOMIC_ACQUIRE) : NULL;
+    return t ? __atomic_load_n(&t->fn, __ATOMIC_RELAXED) : 0;
+}
+
+/* "libfoo.so:decode+0x1c" (or "libfoo.so+0x1234" without a symbol) for an address of a
+ * loaded library, into out; returns its length, 0 if the address is in none. */
+SPN_EXPORT int spn_symbolize(int64_t address, char *out, int capacity)
+{
+    Dl_info info;
+    if (capacity <= 0 || !dladdr((void *) (intptr_t) address, &info) || !info.dli_fname)
+        return 0;
+    const char *file = strrchr(info.dli_fname, '/');
+    file = file ? file + 1 : info.dli_fname;
+    int n = info.dli_sname
+        ? snprintf(out, (size_t) capacity, "%s:%s+0x%lx", file, info.dli_sname,
+                   (unsigned long) (address - (int64_t) (intptr_t) info.dli_saddr))
+        : snprintf(out, (size_t) capacity, "%s+0x%lx", file,
+                   (unsigned long) (address - (int64_t) (intptr_t) info.dli_fbase));
+    return n < 0 ? 0 : n >= capacity ? capacity - 1 : n;
+}
+
 SPN_EXPORT struct spn_worker_stats *spn_sched_worker(struct spn_sched *s, int index)
 {
     return &s->stats[index];
@@ -757,7 +899,7 @@ SPN_EXPORT struct spn_worker_stats *spn_sched_worker(struct spn_sched *s, int in
 /* Groups: one allocation per batch, freed by the Java handle after the batch is done. */
 SPN_EXPORT struct spn_group *spn_group_create(int64_t count)
 {
-    size_t size = sizeof(struct spn_group) + (size_t) count * sizeof(int64_t);
+    size_t size = sizeof(struct spn_group) + (size_t) count * (sizeof(int64_t) + 1);
     struct spn_group *g = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
     if (!g)
         return NULL;
@@ -765,6 +907,7 @@ SPN_EXPORT struct spn_group *spn_group_create(int64_t count)
     g->state = SPN_TASK_QUEUED;
     g->remaining = count;
     g->count = count;
+    memset(spn_group_skipped(g), 0, (size_t) count);
     return g;
 }
 

@@ -55,15 +55,20 @@ struct spn_ring {
 /* ---------------------------------------------------------------------------------------
  * A task descriptor: one cache line, recycled through the pool below.
  *
- * fn(8b), arg|group_end(8b), result(8b), state(4b), refs(4b) | index(4b),
- * next_free|group_slot(4b), group(8b), waiters(8b), fiber(8b)
+ * fn(8b), arg|group_end(8b), result|{next_free(4b), group_slot(4b)}(8b), refs(4b), gen(4b) |
+ * state(4b), index(4b), group(8b), waiters(8b), fiber(8b)
  *
- * state is the futex joiners sleep on. refs counts owners: the run (dropped by the worker
- * when the task ends) and the handle (a Java Task, or a spindle.h handle), dropped when it
- * has read the result. The last owner pushes the descriptor back to the pool. next_free
- * (while free) and group_slot (while queued) share a word. waiters lists the green threads
- * parked in spn_join on this task; the task's end swaps in SPN_WAITERS_CLOSED. fiber is 0
- * until the task starts: only such tasks may be stolen.
+ * state is the futex joiners sleep on. refs counts owners (SPN_REF_*): the run (dropped by
+ * the worker when the task ends) and the handles (from spn_spawn or spn_retain, a Java Task;
+ * dropped by a join or a detach). The last owner pushes the descriptor back to the pool.
+ * gen counts the descriptor's lives: a handle is (gen << 32 | index + 1), not an address, so
+ * a handle used after it was given back (a second join, a second detach) names an old life
+ * and is refused instead of touching the task that lives there now. refs and gen share one
+ * 64-bit word so that checking a handle's life and dropping its reference are one cas.
+ * next_free (while free) and group_slot (a chunk of a batch) share a word with result, which
+ * neither uses. waiters lists the green threads parked in spn_join on this task; the task's
+ * end swaps in SPN_WAITERS_CLOSED. fiber is 0 until the task starts: only such tasks may be
+ * stolen.
  *
  * A descriptor with a group is a *chunk* of a batch (spawnAll): the batch's tasks
  * group_slot .. group_end-1, run one after another on one green thread. Their arguments are
@@ -84,20 +89,37 @@ enum spn_task_state {
 #define SPN_TASK_WAITER_JAVA 0x200  /* a Java waiter is registered: tell the poller */
 #define SPN_WAITERS_CLOSED 1        /* in waiters: the task has ended, join without parking */
 
+/* refs: bit 0 the run, bits 1-22 the handles (100,000 green threads may each retain one
+ * gate task), bits 23-31 how many of those Java Tasks hold (native code may give back only
+ * the handles Java does not hold). */
+#define SPN_REF_RUN 1u
+#define SPN_REF_HANDLE 2u
+#define SPN_REF_HANDLE_MASK 0x007ffffeu
+#define SPN_REF_JAVA (1u << 23)
+#define SPN_REF_JAVA_MASK 0xff800000u
+
 struct spn_task {
     int64_t fn;
     union {
         int64_t arg;
         int64_t group_end; /* a chunk of a batch: one past its last slot */
     };
-    int64_t result;
-    int32_t state;
-    int32_t refs;
-    int32_t index;
     union {
-        int32_t next_free; /* index + 1 of the next free descriptor; 0 ends the list */
-        int32_t group_slot;
+        int64_t result;
+        struct {
+            int32_t next_free; /* index + 1 of the next free descriptor; 0 ends the list */
+            int32_t group_slot;
+        };
     };
+    union {
+        uint64_t owners; /* gen << 32 | refs */
+        struct {
+            uint32_t refs;
+            uint32_t gen;
+        };
+    };
+    int32_t state;
+    int32_t index;
     int64_t group;   /* struct spn_group * or 0 */
     int64_t waiters; /* struct spn_fiber * list, or SPN_WAITERS_CLOSED */
     int64_t fiber;   /* struct spn_fiber * once started */
@@ -106,20 +128,28 @@ struct spn_task {
 /* ---------------------------------------------------------------------------------------
  * A group: a batch (spawnAll), one allocation for the whole batch.
  *
- * state(4b), cancelled(4b), remaining(8b), count(8b), pad(40b) | results[count] (8b each)
+ * state(4b), cancelled(4b), remaining(8b), count(8b), pad(40b) | results[count] (8b each) |
+ * skipped[count] (1b each)
  *
  * results[i] holds task i's argument until the task replaces it with its result. Each chunk
  * subtracts its task count from remaining when it ends; the one that takes it to zero sets
- * state to DONE and wakes the joiners, as a task does.
+ * state to DONE (CANCELLED if any task was skipped) and wakes the joiners, as a task does.
+ * skipped[i] is set for a task that never ran (shutdownNow() cancelled it, or the runtime
+ * closed before spawnAll could queue it), so the results of those that did run are kept.
  * ------------------------------------------------------------------------------------- */
 struct spn_group {
     int32_t state;
-    int32_t cancelled; /* set when shutdownNow() cancelled a task of the batch */
+    int32_t cancelled; /* some task of the batch was skipped */
     int64_t remaining;
     int64_t count;
     char pad1[40];
     int64_t results[];
 };
+
+static inline uint8_t *spn_group_skipped(struct spn_group *g)
+{
+    return (uint8_t *) &g->results[g->count];
+}
 
 /* ---------------------------------------------------------------------------------------
  * The descriptor pool: descriptors live in chunks of SPN_POOL_CHUNK that are allocated as
@@ -154,15 +184,24 @@ struct spn_worker_stats {
  * submit(8b), completions(8b), pool_chunk_count(8b), spin_ns(8b), nworkers(4b), pad(4b),
  * workers(8b), fibers(8b), pad(8b) |
  * pool_head(8b), pad(56b) |
- * nspinning(4b), nparked(4b), waking(4b), wake_seq(4b), shutdown(4b), pad(44b) |
+ * nspinning(4b), nparked(4b), wake_rotor(4b), shutdown(4b), pad(48b) |
  * poller_sleeping(4b), poller_seq(4b), poller_stop(4b), pad(52b) |
+ * space_waiters(4b), space_signalled(4b), pad(56b) |
  * chunks[SPN_POOL_MAX_CHUNKS] (8b each) | stats[nworkers] (64b each)
+ *
+ * Each worker sleeps on a futex word of its own (struct spn_worker, worker.h), so a wake-up
+ * reaches one chosen worker: the owner of a green thread that became ready, or any parked
+ * worker for new work.
  * ------------------------------------------------------------------------------------- */
 enum spn_shutdown {
     SPN_RUNNING = 0,
     SPN_DRAIN = 1,  /* close(): run everything accepted, then exit */
     SPN_CANCEL = 2, /* shutdownNow(): cancel what has not started, then exit */
 };
+
+/* In the completion ring, beside task addresses and groups (address | 1): a worker freed a
+ * submission slot while Java producers waited for one. */
+#define SPN_COMPLETION_SPACE 2
 
 struct spn_sched {
     int64_t submit;          /* struct spn_ring * */
@@ -178,17 +217,20 @@ struct spn_sched {
     uint64_t pool_head;
     char pad1[56];
 
-    int32_t nspinning; /* workers looking for work without sleeping */
-    int32_t nparked;   /* workers asleep (or about to be) on wake_seq */
-    int32_t waking;    /* 1 while a wake-up is on its way to a worker */
-    uint32_t wake_seq; /* the workers' eventcount: futex word */
+    int32_t nspinning;  /* workers looking for work without sleeping, and workers woken to */
+    int32_t nparked;    /* workers asleep (or about to be) on their own futex */
+    uint32_t wake_rotor; /* where the next search for a parked worker starts */
     int32_t shutdown;
-    char pad2[44];
+    char pad2[48];
 
     int32_t poller_sleeping; /* the Java completion poller sleeps on poller_seq */
     uint32_t poller_seq;
     int32_t poller_stop;
     char pad3[52];
+
+    int32_t space_waiters;   /* Java producers waiting for a free submission slot */
+    int32_t space_signalled; /* an SPN_COMPLETION_SPACE is on its way to the poller */
+    char pad4[56];
 
     int64_t chunks[SPN_POOL_MAX_CHUNKS];
     struct spn_worker_stats stats[];
@@ -196,7 +238,7 @@ struct spn_sched {
 
 /* ---------------------------------------------------------------------------------------
  * Layout keys: spn_sched_layout(key) returns the offset or size the Java mirror expects.
- * Append only; the Java enum lists the same keys in the same order.
+ * The Java enum lists the same keys in the same order.
  * ------------------------------------------------------------------------------------- */
 enum spn_layout_key {
     SPN_L_RING_PRODUCER_INDEX,
@@ -230,8 +272,6 @@ enum spn_layout_key {
     SPN_L_SCHED_POOL_HEAD,
     SPN_L_SCHED_NSPINNING,
     SPN_L_SCHED_NPARKED,
-    SPN_L_SCHED_WAKING,
-    SPN_L_SCHED_WAKE_SEQ,
     SPN_L_SCHED_SHUTDOWN,
     SPN_L_SCHED_CHUNKS,
     SPN_L_SCHED_STATS,
@@ -246,9 +286,18 @@ enum spn_layout_key {
     SPN_L_POOL_CHUNK,
     SPN_L_RING_CLOSED_BIT,
     SPN_L_TASK_GROUP_END,
+    SPN_L_TASK_GEN,
+    SPN_L_TASK_OWNERS,
+    SPN_L_REF_RUN,
+    SPN_L_REF_HANDLE,
+    SPN_L_REF_JAVA,
+    SPN_L_SCHED_SPACE_WAITERS,
+    SPN_L_SCHED_SPACE_SIGNALLED,
+    SPN_L_COMPLETION_SPACE,
     SPN_L_KEY_COUNT
 };
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "refs is the low half of owners");
 _Static_assert(sizeof(struct spn_task) == 64, "a task descriptor is one cache line");
 _Static_assert(sizeof(struct spn_worker_stats) == 64, "worker counters are one cache line each");
 _Static_assert(sizeof(struct spn_group) == 64, "the group header is one cache line");

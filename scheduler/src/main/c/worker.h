@@ -5,6 +5,7 @@
 #ifndef SPINDLE_WORKER_H
 #define SPINDLE_WORKER_H
 
+#include "spindle.h"
 #include "spindle_sched.h"
 
 #include <stddef.h>
@@ -64,11 +65,16 @@ struct spn_mpsc {
     struct spn_fiber stub;
 };
 
+enum spn_park {
+    SPN_AWAKE = 0,
+    SPN_PARKED = 1,  /* asleep, or about to be */
+    SPN_CLAIMED = 2, /* a waker chose it and counted it as spinning: it must not count itself */
+};
+
 struct spn_worker {
     struct spn_sched *sched;
     struct spn_worker_stats *stats;
     int32_t index;
-    int32_t parked;             /* 1 while asleep (or about to be) on the scheduler's futex */
     void *scheduler_sp;         /* the worker loop's own context while a fiber runs */
     struct spn_fiber *current;  /* the fiber running now, or NULL in the worker loop */
     int64_t live_fibers;        /* started and not yet finished (running, blocked or ready) */
@@ -79,7 +85,10 @@ struct spn_worker {
     int32_t yielded;            /* the last fiber yielded: look for new work before resuming */
     uint32_t rng;
     uint32_t tick;
-    char pad[64];
+    /* Parking, on a line of its own: wakers on other CPUs write it. */
+    int32_t parked __attribute__((aligned(64))); /* enum spn_park */
+    uint32_t park_seq;          /* the futex this worker sleeps on; every wake-up bumps it */
+    char pad[56];
     struct spn_deque deque;
     struct spn_mpsc ready;
 };
@@ -125,10 +134,16 @@ static inline void spn_fiber_check_stack_fast(struct spn_fiber *f)
 
 /* sched.c, for green.c */
 void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int32_t final_state);
-void spn_task_release(struct spn_worker *w, struct spn_task *t);
+/* Drops the handle reference a spindle.h caller gives back; SPN_E_INVALID if handle names no
+ * live reference (given back already, or held by a Java Task). */
+int spn_handle_release(struct spn_worker *w, struct spn_task *t, uint32_t gen);
 /* Gives a descriptor nobody owns any more to w's cache (no atomics). */
 void spn_task_free(struct spn_worker *w, struct spn_task *t);
+/* A free descriptor with its generation advanced (a new life), or NULL. */
 struct spn_task *spn_task_alloc(struct spn_worker *w);
+/* The descriptor a handle names, and the life it names; NULL for 0 or a foreign value. */
+struct spn_task *spn_task_of_handle(struct spn_sched *s, spn_task_t *handle, uint32_t *gen);
+spn_task_t *spn_handle_of(struct spn_task *t);
 void spn_wakep(struct spn_sched *s);
 void spn_ready(struct spn_sched *s, struct spn_fiber *f);
 extern __thread struct spn_worker *spn_current_worker;

@@ -97,8 +97,35 @@ abstract class Handle {
             if (!use()) return outcome;
             try {
                 if (!isFinal(lvState())) {
-                    if (Thread.currentThread().isVirtual()) awaitVirtual(timeoutNanos);
+                    if (Thread.currentThread().isVirtual()) awaitParked(timeoutNanos);
                     else awaitPlatform(timeoutNanos);
+                }
+                return copyOnce();
+            } finally {
+                unuse();
+            }
+        } finally {
+            spindle.exit();
+        }
+    }
+
+    /**
+     * Like {@link #await}, but an interrupt ends the wait with InterruptedException (the
+     * handle stays joinable). Platform and virtual threads alike park in Java for this, woken
+     * by the completion poller, since a thread asleep in FUTEX_WAIT does not see interrupts.
+     */
+    final int awaitInterruptibly(long timeoutNanos) throws InterruptedException, TimeoutException {
+        if (Thread.interrupted()) throw new InterruptedException();
+        int o = outcome;
+        if (o != PENDING) return o;
+        if (!spindle.enter()) return outcomeAfterClose();
+        try {
+            if (!use()) return outcome;
+            try {
+                if (!isFinal(lvState())) {
+                    if (Thread.currentThread().isVirtual() || !Spindle.spinUntilFinal(stateBuffer(), stateOffset())) {
+                        awaitParked(timeoutNanos, true);
+                    }
                 }
                 return copyOnce();
             } finally {
@@ -146,7 +173,8 @@ abstract class Handle {
                                         unuse();
                                     }
                                 }
-                                complete.accept(future);
+                                // Not here, on the poller: a stage may block, join, or close().
+                                spindle.runStage(() -> complete.accept(future));
                             }
                         };
                         if (registerJavaWaiter(waiter)) return future;
@@ -169,8 +197,11 @@ abstract class Handle {
         if (waitNative(timeoutNanos) != 0) throw timedOut(timeoutNanos);
     }
 
-    /** A virtual thread must not block in native code (it would pin its carrier): it parks. */
-    private void awaitVirtual(long timeoutNanos) throws TimeoutException {
+    /**
+     * Parks until the poller says the task ended. A virtual thread always waits so: it must
+     * not block in native code (it would pin its carrier). An interruptible wait does too.
+     */
+    private void awaitParked(long timeoutNanos, boolean interruptible) throws TimeoutException, InterruptedException {
         Thread me = Thread.currentThread();
         CompletionPoller.Waiter waiter = new CompletionPoller.Waiter() {
             @Override
@@ -179,7 +210,16 @@ abstract class Handle {
             }
         };
         if (!registerJavaWaiter(waiter)) return; // ended meanwhile
-        parkUntil(() -> isFinal(lvState()), timeoutNanos, () -> spindle.poller.unregister(waiterKey(), waiter));
+        parkUntil(() -> isFinal(lvState()), timeoutNanos, () -> spindle.poller.unregister(waiterKey(), waiter),
+                interruptible);
+    }
+
+    private void awaitParked(long timeoutNanos) throws TimeoutException {
+        try {
+            awaitParked(timeoutNanos, false);
+        } catch (InterruptedException impossible) {
+            throw new AssertionError(impossible);
+        }
     }
 
     /**
@@ -215,10 +255,12 @@ abstract class Handle {
     }
 
     /**
-     * Parks until {@code done}; joins are not interruptible (as ForkJoinTask.join), but an
-     * interrupt must not turn the park into a busy loop: it is set aside and restored.
+     * Parks until {@code done}. join() is not interruptible (as ForkJoinTask.join), but an
+     * interrupt must not turn the park into a busy loop: it is set aside and restored. An
+     * interruptible wait gives up instead (onGiveUp, then InterruptedException).
      */
-    static void parkUntil(BooleanSupplier done, long timeoutNanos, Runnable onTimeout) throws TimeoutException {
+    static void parkUntil(BooleanSupplier done, long timeoutNanos, Runnable onGiveUp, boolean interruptible)
+            throws TimeoutException, InterruptedException {
         long deadline = timeoutNanos < 0 ? 0 : System.nanoTime() + timeoutNanos;
         boolean interrupted = false;
         try {
@@ -228,12 +270,18 @@ abstract class Handle {
                 } else {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
-                        onTimeout.run();
+                        onGiveUp.run();
                         throw timedOut(timeoutNanos);
                     }
                     LockSupport.parkNanos(done, left);
                 }
-                interrupted |= Thread.interrupted();
+                if (Thread.interrupted()) {
+                    if (interruptible && !done.getAsBoolean()) {
+                        onGiveUp.run();
+                        throw new InterruptedException("interrupted while joining a Spindle task");
+                    }
+                    interrupted = true;
+                }
             }
         } finally {
             if (interrupted) Thread.currentThread().interrupt();

@@ -12,8 +12,10 @@ import io.spindle.scheduler.internal.Memory;
 import io.spindle.scheduler.internal.OffHeapRing;
 import io.spindle.scheduler.internal.SchedNative;
 
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +23,12 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -53,6 +60,8 @@ import static io.spindle.scheduler.internal.Memory.LONGS;
  *
  * <p>Thread-safe. {@link #close()} stops accepting work, runs everything accepted, joins the
  * workers and frees the native memory; {@link #shutdownNow()} cancels what has not started.
+ * Neither waits longer than the {@linkplain Builder#terminationTimeout termination timeout}
+ * for a task that does not end, and neither does the JVM's exit: see {@link #close(Duration)}.
  */
 public final class Spindle implements AutoCloseable {
     public static final int DEFAULT_RING_CAPACITY = 16_384;
@@ -60,6 +69,7 @@ public final class Spindle implements AutoCloseable {
     public static final int MAX_WORKERS = 1024;
     public static final Duration DEFAULT_SPIN = Duration.ofNanos(50_000);
     public static final long DEFAULT_GREEN_STACK_SIZE = 64 * 1024;
+    public static final Duration DEFAULT_TERMINATION_TIMEOUT = Duration.ofSeconds(10);
     /** The most tasks one {@link #spawnAll} takes: their results fit one direct buffer. */
     public static final int MAX_BATCH = (Integer.MAX_VALUE - GROUP_RESULTS) / 8;
     static final int BATCH_CHUNK_MAX = 64;
@@ -85,6 +95,7 @@ public final class Spindle implements AutoCloseable {
     private final int ringCapacity;
     private final Duration spin;
     private final long greenStackSize;
+    private final Duration terminationTimeout;
 
     final long sched;
     final ByteBuffer control;
@@ -98,8 +109,15 @@ public final class Spindle implements AutoCloseable {
     // The ring counts a chunk of a batch once: the tasks it held beyond that, for stats().
     private final LongAdder batchTasksBeyondChunks = new LongAdder();
     private final Object closeLock = new Object();
-    private volatile Tombstones tombstones; // set once close() has freed the native memory
+    private int shutdownMode; // 0, SHUTDOWN_DRAIN or SHUTDOWN_CANCEL; guarded by closeLock
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private volatile boolean reportedLeftBehind;
+    private volatile Tombstones tombstones; // set once the native memory is freed
     final Set<TaskGroup> liveGroups = ConcurrentHashMap.newKeySet();
+    // Producers asleep until a worker frees a slot of the full submission ring.
+    private final ConcurrentLinkedQueue<Thread> spaceWaiters = new ConcurrentLinkedQueue<>();
+    // Completion stages run here, never on the poller: a stage may block, join or close().
+    private final ThreadFactory stageThreads;
 
     private Spindle(Builder b) {
         this.name = b.name != null ? b.name : "spindle-" + INSTANCES.incrementAndGet();
@@ -107,6 +125,8 @@ public final class Spindle implements AutoCloseable {
         this.ringCapacity = b.ringCapacity;
         this.spin = b.spin;
         this.greenStackSize = b.greenStackSize;
+        this.terminationTimeout = b.terminationTimeout;
+        this.stageThreads = Thread.ofVirtual().name(name + "-stage-", 0).factory();
         long[] out = new long[1];
         int err = SchedNative.spn_sched_create(workerCount, ringCapacity, spin.toNanos(), b.greenStackSize, out);
         if (err != 0) throw new IllegalStateException("could not create the scheduler (errno " + err + ")");
@@ -114,7 +134,7 @@ public final class Spindle implements AutoCloseable {
         this.control = Memory.map(sched, SCHED_HEADER_SIZE + (long) workerCount * STATS_SIZE);
         this.submissions = new OffHeapRing((long) LONGS.get(control, SCHED_SUBMIT));
         this.pool = new DescriptorPool(sched, control);
-        this.poller = new CompletionPoller(sched, name + "-completions");
+        this.poller = new CompletionPoller(sched, name + "-completions", this::spaceFreed);
         this.poller.start();
         this.workers = new NativeThread[workerCount];
         NativeThread.Builder threads = NativeThread.builder().stackSize(b.workerStackSize);
@@ -122,8 +142,9 @@ public final class Spindle implements AutoCloseable {
         for (int i = 0; i < workerCount; i++) {
             workers[i] = threads.start(workerMain, SchedNative.spn_sched_worker(sched, i));
         }
-        // Raw threads must not be running native code while the JVM tears itself down.
-        this.shutdownHook = new Thread(this::shutdownNow, name + "-shutdown");
+        // Raw threads should not be running native code while the JVM tears itself down (exit
+        // handlers and library destructors run then): cancel, and wait a bounded time.
+        this.shutdownHook = new Thread(this::atExit, name + "-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
@@ -165,6 +186,10 @@ public final class Spindle implements AutoCloseable {
         return greenStackSize;
     }
 
+    public Duration terminationTimeout() {
+        return terminationTimeout;
+    }
+
     // ---- submission ---------------------------------------------------------------------------
 
     /** Runs {@code fn(arg)} on a worker; waits while the ring is full. */
@@ -186,8 +211,8 @@ public final class Spindle implements AutoCloseable {
         long address = requireFunction(fn);
         enterOrReject();
         try {
-            int index = pool.acquire();
-            prepare(index, address, arg, 0, 0, 1);
+            int index = acquireDescriptor();
+            prepare(index, address, arg, 0, 0, REF_RUN);
             submit(index, true);
         } finally {
             exit();
@@ -198,11 +223,12 @@ public final class Spindle implements AutoCloseable {
         long address = requireFunction(fn);
         enterOrReject();
         try {
-            int index = wait ? pool.acquire() : pool.tryAcquire();
+            int index = wait ? acquireDescriptor() : pool.tryAcquire();
             if (index < 0) return null;
-            prepare(index, address, arg, 0, 0, 2); // owners: the run and the handle
+            // Owners: the run, and the handle, which the Java Task holds.
+            int gen = prepare(index, address, arg, 0, 0, REF_RUN | REF_HANDLE | REF_JAVA);
             if (!submit(index, wait)) return null;
-            return new Task(this, index);
+            return new Task(this, index, gen);
         } finally {
             exit();
         }
@@ -228,15 +254,15 @@ public final class Spindle implements AutoCloseable {
         try {
             long group = SchedNative.spn_group_create(args.length);
             if (group == 0) throw new OutOfMemoryError("native memory for a group of " + args.length + " results");
-            ByteBuffer groupBuffer = Memory.map(group, GROUP_RESULTS + 8L * args.length);
+            ByteBuffer groupBuffer = Memory.map(group, GROUP_RESULTS + 9L * args.length); // results, skipped marks
             // The arguments go where the results will be: each task replaces its own.
             groupBuffer.slice(GROUP_RESULTS, 8 * args.length).order(ByteOrder.nativeOrder()).asLongBuffer().put(args);
             int accepted = 0, chunks = 0;
             while (accepted < args.length) {
                 // Sized by what is left: the last chunks are small, so the workers end together.
                 int end = accepted + batchChunk(args.length - accepted);
-                int index = pool.acquire();
-                prepare(index, address, end, group, accepted, 1);
+                int index = acquireDescriptor();
+                prepare(index, address, end, group, accepted, 0); // a chunk: no handle, no run count
                 if (offer(index, true) != OffHeapRing.OFFERED) {
                     pool.discard(index);
                     break; // closed meanwhile
@@ -253,6 +279,7 @@ public final class Spindle implements AutoCloseable {
                     throw new RejectedExecutionException(name + " is closed");
                 }
                 INTS.setVolatile(groupBuffer, GROUP_CANCELLED, 1);
+                for (int i = accepted; i < args.length; i++) groupBuffer.put(GROUP_RESULTS + 8 * args.length + i, (byte) 1);
                 if ((long) LONGS.getAndAdd(groupBuffer, GROUP_REMAINING, (long) -refused) == refused) {
                     // Every accepted task already ended: nobody else will finish the group.
                     INTS.setVolatile(groupBuffer, GROUP_STATE, STATE_CANCELLED);
@@ -268,16 +295,23 @@ public final class Spindle implements AutoCloseable {
 
     /**
      * Takes over a handle that native task code made with {@code spn_spawn} and handed to Java
-     * (as its result, say): the returned Task owns it, and joining it gives the handle back.
-     * The handle must not be joined or detached in C as well.
+     * (as its result, say): the returned Task owns that reference, and joining it gives the
+     * reference back. Native code must then not join or detach that reference itself.
+     *
+     * @throws IllegalArgumentException if {@code nativeHandle} is not a live handle of this
+     *         runtime: not a task's, given back already (joined or detached), or adopted
+     *         already (each reference, from spn_spawn or spn_retain, is adopted at most once)
      */
     public Task adopt(long nativeHandle) {
         if (nativeHandle == 0) throw new IllegalArgumentException("null task handle");
         enterOrReject();
         try {
-            int index = pool.indexOf(nativeHandle);
-            if (index < 0) throw new IllegalArgumentException("0x" + Long.toHexString(nativeHandle) + " is not a task handle of " + name);
-            return new Task(this, index);
+            int index = pool.adopt(nativeHandle);
+            if (index < 0) {
+                throw new IllegalArgumentException("0x" + Long.toHexString(nativeHandle) + " is not a live task handle of "
+                        + name + ": not a task's, given back already (joined or detached), or adopted already");
+            }
+            return new Task(this, index, (int) (nativeHandle >>> 32));
         } finally {
             exit();
         }
@@ -301,19 +335,34 @@ public final class Spindle implements AutoCloseable {
         return fn.address();
     }
 
-    /** A single task (group 0), or a chunk of a batch: its slots {@code slot .. groupEnd-1}. */
-    private void prepare(int index, long fn, long argOrGroupEnd, long group, int slot, int refs) {
+    /**
+     * A single task (group 0), or a chunk of a batch: its slots {@code slot .. groupEnd-1}.
+     * Returns the descriptor's new generation (its handle names this life only).
+     */
+    int prepare(int index, long fn, long argOrGroupEnd, long group, int slot, int refs) {
         ByteBuffer chunk = pool.chunk(index);
         int offset = DescriptorPool.offset(index);
         LONGS.set(chunk, offset + TASK_FN, fn);
         LONGS.set(chunk, offset + (group == 0 ? TASK_ARG : TASK_GROUP_END), argOrGroupEnd);
+        LONGS.set(chunk, offset + TASK_RESULT, 0L);
         LONGS.set(chunk, offset + TASK_GROUP, group);
-        INTS.set(chunk, offset + TASK_GROUP_SLOT, slot);
+        if (group != 0) INTS.set(chunk, offset + TASK_GROUP_SLOT, slot);
         LONGS.set(chunk, offset + TASK_WAITERS, 0L);
         LONGS.set(chunk, offset + TASK_FIBER, 0L);
-        INTS.set(chunk, offset + TASK_REFS, refs);
         INTS.set(chunk, offset + TASK_STATE, STATE_QUEUED);
         // Plain writes: the ring's release store of the slot sequence publishes them.
+        return pool.begin(index, refs);
+    }
+
+    /** A free descriptor; waits while all 4 M are in use, until the runtime closes. */
+    private int acquireDescriptor() {
+        int index = pool.tryAcquire();
+        for (int attempt = 0; index < 0; attempt++) {
+            if (submissions.isClosed()) throw new RejectedExecutionException(name + " is closed");
+            DescriptorPool.backOff(attempt);
+            index = pool.tryAcquire();
+        }
+        return index;
     }
 
     /**
@@ -332,27 +381,66 @@ public final class Spindle implements AutoCloseable {
         return true;
     }
 
-    /** OFFERED, CLOSED, or FULL (only when !wait; otherwise waits with back-off). */
+    /**
+     * OFFERED, CLOSED, or FULL (only when !wait). A producer that finds the ring full spins
+     * briefly, then sleeps until a worker takes a task from it: the worker tells the
+     * completion poller, which unparks the waiting producers ({@link #spaceFreed}). So a full
+     * ring costs its producers the time the workers need to make room, not a fixed sleep.
+     */
     private int offer(int index, boolean wait) {
         long address = pool.address(index);
-        for (int attempt = 0; ; attempt++) {
-            int r = submissions.offer(address);
-            if (r != OffHeapRing.FULL || !wait) return r;
-            if (attempt == 0) signalWork(); // make sure a worker drains what is there
-            DescriptorPool.backOff(attempt);
+        int r = submissions.offer(address);
+        if (r != OffHeapRing.FULL || !wait) return r;
+        signalWork(); // make sure a worker drains what is there
+        for (int spin = 0; spin < 128; spin++) {
+            Thread.onSpinWait();
+            if ((r = submissions.offer(address)) != OffHeapRing.FULL) return r;
         }
+        return offerWhenSpaceFrees(address);
+    }
+
+    /**
+     * Delicate dance with the workers (sched.c, space_freed): we count ourselves in
+     * space_waiters, fence, then offer again; a worker moves the consumer index (a seq-cst
+     * cas), then reads space_waiters. Either our offer sees the free slot, or the worker sees
+     * us and has the poller unpark us. Spawns are not interruptible: an interrupt is kept.
+     */
+    private int offerWhenSpaceFrees(long address) {
+        Thread me = Thread.currentThread();
+        spaceWaiters.add(me);
+        INTS.getAndAdd(control, SCHED_SPACE_WAITERS, 1);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                VarHandle.fullFence();
+                int r = submissions.offer(address);
+                if (r != OffHeapRing.FULL) return r;
+                LockSupport.park(this);
+                interrupted |= Thread.interrupted();
+            }
+        } finally {
+            INTS.getAndAdd(control, SCHED_SPACE_WAITERS, -1);
+            spaceWaiters.remove(me);
+            if (interrupted) me.interrupt();
+        }
+    }
+
+    /** The poller's turn in the dance: a worker freed a slot while producers slept. */
+    private void spaceFreed() {
+        INTS.setVolatile(control, SCHED_SPACE_SIGNALLED, 0); // before the unparks: a later free signals again
+        for (Thread waiter : spaceWaiters) LockSupport.unpark(waiter);
     }
 
     /**
      * Go's wakep from Java: after publishing, a full fence (StoreLoad), then wake one sleeping
-     * worker only if nobody spins and no wake-up is under way. See sched.c for why no
-     * wake-up is lost.
+     * worker only if nobody spins and we win the cas of the spinning count from 0 to 1 (the
+     * woken worker counts as spinning from then on). See sched.c for why no wake-up is lost.
      */
     void signalWork() {
-        java.lang.invoke.VarHandle.fullFence();
+        VarHandle.fullFence();
         if ((int) INTS.getVolatile(control, SCHED_NSPINNING) == 0
                 && (int) INTS.getVolatile(control, SCHED_NPARKED) > 0
-                && INTS.compareAndSet(control, SCHED_WAKING, 0, 1)) {
+                && INTS.compareAndSet(control, SCHED_NSPINNING, 0, 1)) {
             SchedNative.spn_sched_wake_one(sched);
         }
     }
@@ -434,43 +522,166 @@ public final class Spindle implements AutoCloseable {
 
     // ---- shutting down ----------------------------------------------------------------------------
 
+    /** True once shutdown began: no new task is accepted. */
     public boolean isClosed() {
-        return submissions.isClosed() || tombstones != null;
+        return tombstones != null || submissions.isClosed(); // tombstones first: then the ring is freed
     }
 
-    /** Stops accepting, runs every accepted task, joins the workers, frees native memory. Idempotent. */
+    /** True once every worker has exited and the native memory is freed. */
+    public boolean isTerminated() {
+        return terminated.getCount() == 0;
+    }
+
+    /**
+     * Stops accepting work and returns at once: accepted tasks still run. The native memory
+     * is freed when the last worker has exited (by a thread of the runtime's own); {@link
+     * #awaitTermination} waits for that. Idempotent.
+     */
+    public void shutdown() {
+        beginShutdown(SHUTDOWN_DRAIN);
+    }
+
+    /**
+     * Stops accepting, runs every accepted task, joins the workers and frees native memory,
+     * waiting at most the {@linkplain Builder#terminationTimeout termination timeout}; see
+     * {@link #close(Duration)} for what happens to a task that does not end in time.
+     */
     @Override
     public void close() {
-        shutdown(SHUTDOWN_DRAIN);
+        close(terminationTimeout);
     }
 
-    /** Stops accepting; tasks not yet started are cancelled (their joins throw CancellationException). Returns how many. */
+    /**
+     * Stops accepting and waits up to {@code timeout} for every accepted task to end, the
+     * workers to exit and the native memory to be freed. True if that happened in time.
+     *
+     * <p>False leaves the runtime as it is: the workers go on (a task may still end), their
+     * stacks, descriptors and rings stay mapped, since a running task may still touch them,
+     * and a line on stderr names the tasks still running. When the last of them ends, the
+     * runtime frees everything by itself; if one never does, that memory stays until the
+     * process exits. Joins of tasks that are still running keep working meanwhile. Nothing
+     * here (nor the JVM's exit) waits for ever: a process can always exit.
+     */
+    public boolean close(Duration timeout) {
+        long nanos = io.spindle.runtime.Timeouts.toNanos(timeout);
+        beginShutdown(SHUTDOWN_DRAIN);
+        return awaitOrReport(nanos, "close");
+    }
+
+    /**
+     * Stops accepting; tasks not yet started are cancelled (their joins throw
+     * CancellationException); waits for the running ones as {@link #close()} does (at most
+     * the termination timeout). Returns how many tasks were cancelled (so far, if the wait
+     * ran out).
+     */
     public long shutdownNow() {
-        return shutdown(SHUTDOWN_CANCEL);
+        beginShutdown(SHUTDOWN_CANCEL);
+        awaitOrReport(terminationTimeout.toNanos(), "shutdownNow");
+        return stats().cancelled();
     }
 
-    private long shutdown(int mode) {
+    /** Waits until every worker has exited and the native memory is freed; false on timeout. */
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        return terminated.await(io.spindle.runtime.Timeouts.toNanos(timeout), TimeUnit.NANOSECONDS);
+    }
+
+    /** The JVM is exiting: cancel what has not started and give running tasks a bounded wait. */
+    private void atExit() {
+        beginShutdown(SHUTDOWN_CANCEL);
+        awaitOrReport(terminationTimeout.toNanos(), "JVM exit");
+    }
+
+    private void beginShutdown(int mode) {
         synchronized (closeLock) {
-            if (tombstones != null) return 0;
-            submissions.close();                  // 1. every offer from now on is refused
-            SchedNative.spn_sched_shutdown(sched, mode);
-            for (NativeThread w : workers) w.join(); // 2. the ring is empty and every task ended
-            SpindleStats finalStats = readStats();
-            gate.getAndAdd(CLOSING);              // 3. no new callers; wait for those inside
-            for (int attempt = 0; (gate.get() & ~CLOSING) != 0; attempt++) DescriptorPool.backOff(attempt);
-            poller.stopAndJoin();                 // 4. every completion delivered
-            Tombstones t = Tombstones.capture(pool, finalStats);
-            for (TaskGroup g : liveGroups) g.detachFromNative();
-            liveGroups.clear();
-            SchedNative.spn_sched_destroy(sched); // 5. rings, descriptors, control block
-            tombstones = t;
-            try {
-                Runtime.getRuntime().removeShutdownHook(shutdownHook);
-            } catch (IllegalStateException alreadyShuttingDown) {
-                // We are the hook, or the JVM is exiting anyway.
+            if (shutdownMode == SHUTDOWN_CANCEL || shutdownMode == mode) return;
+            boolean first = shutdownMode == 0;
+            shutdownMode = mode;
+            if (tombstones != null) return; // terminated already: nothing native left to tell
+            if (first) {
+                submissions.close(); // every offer from now on is refused
+                for (Thread waiter : spaceWaiters) LockSupport.unpark(waiter); // they see CLOSED
             }
-            return finalStats.cancelled();
+            SchedNative.spn_sched_shutdown(sched, mode); // a close() followed by shutdownNow() escalates
+            if (first) Thread.ofPlatform().daemon().name(name + "-terminator").start(this::terminate);
         }
+    }
+
+    /** Uninterruptible (close() is called from finally blocks); keeps the interrupt. */
+    private boolean awaitOrReport(long nanos, String what) {
+        long deadline = System.nanoTime() + nanos;
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    if (terminated.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) return true;
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+        reportLeftBehind(what, nanos);
+        return false;
+    }
+
+    /** Says once, on stderr, which tasks are left running and what happens to their memory. */
+    private void reportLeftBehind(String what, long waitedNanos) {
+        if (reportedLeftBehind) return;
+        List<String> running = new ArrayList<>();
+        if (enter()) { // the native memory stays while we read it
+            try {
+                for (int i = 0; i < workerCount; i++) {
+                    long fn = SchedNative.spn_sched_running_fn(sched, i);
+                    if (fn != 0) running.add("worker " + i + " (tid " + workers[i].tid() + ") in " + describeFunction(fn));
+                }
+            } finally {
+                exit();
+            }
+        }
+        if (isTerminated()) return; // ended while we looked
+        reportedLeftBehind = true;
+        System.err.println("[spindle] " + name + ": " + what + " waited " + Duration.ofNanos(waitedNanos)
+                + " and " + running.size() + " task(s) still run: " + String.join("; ", running)
+                + ". They are left running; the runtime frees its native memory (stacks, descriptors, rings) when the"
+                + " last of them ends, and never while one may still use it.");
+    }
+
+    /** "libfoo.so:decode+0x1c" for a function address, as far as the dynamic linker knows it. */
+    static String describeFunction(long address) {
+        byte[] buf = new byte[512];
+        int n = SchedNative.spn_symbolize(address, buf, buf.length);
+        return n > 0 ? new String(buf, 0, n, StandardCharsets.UTF_8) : "0x" + Long.toHexString(address);
+    }
+
+    /**
+     * The runtime's own thread, started by the first shutdown: waits (for as long as it takes)
+     * for every worker to exit, then frees the native memory. Nobody else ever waits for a
+     * worker without a bound.
+     */
+    private void terminate() {
+        for (NativeThread w : workers) w.join(); // 1. the ring is empty and every task ended
+        SpindleStats finalStats = readStats();
+        gate.getAndAdd(CLOSING);              // 2. no new callers; wait for those inside
+        for (int attempt = 0; (gate.get() & ~CLOSING) != 0; attempt++) DescriptorPool.backOff(attempt);
+        poller.stopAndJoin();                 // 3. every completion delivered
+        Tombstones t = Tombstones.capture(pool, finalStats);
+        for (TaskGroup g : liveGroups) g.detachFromNative();
+        liveGroups.clear();
+        SchedNative.spn_sched_destroy(sched); // 4. rings, descriptors, control block
+        tombstones = t;
+        terminated.countDown();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException alreadyShuttingDown) {
+            // The JVM is exiting: the hook runs (or ran) and finds the runtime terminated.
+        }
+    }
+
+    /** Completion stages run on a virtual thread of their own, never on the completion poller. */
+    void runStage(Runnable stage) {
+        stageThreads.newThread(stage).start();
     }
 
     @Override
@@ -512,6 +723,7 @@ public final class Spindle implements AutoCloseable {
         private Duration spin = DEFAULT_SPIN;
         private long workerStackSize = NativeThread.DEFAULT_STACK_SIZE;
         private long greenStackSize = DEFAULT_GREEN_STACK_SIZE;
+        private Duration terminationTimeout = DEFAULT_TERMINATION_TIMEOUT;
         private String name;
 
         private Builder() {}
@@ -556,6 +768,20 @@ public final class Spindle implements AutoCloseable {
          */
         public Builder greenStackSize(long bytes) {
             this.greenStackSize = GuardedStack.validateSize(bytes);
+            return this;
+        }
+
+        /**
+         * How long {@link Spindle#close()}, {@link Spindle#shutdownNow()} and the JVM's exit
+         * wait for running tasks to end (positive, default 10 s). Past it the tasks are left
+         * running and said so on stderr; their memory is freed once they end.
+         */
+        public Builder terminationTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "termination timeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("termination timeout must be positive, was " + timeout);
+            }
+            this.terminationTimeout = timeout;
             return this;
         }
 

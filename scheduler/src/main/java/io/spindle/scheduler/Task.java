@@ -28,18 +28,24 @@ import static io.spindle.scheduler.internal.Memory.LONGS;
  */
 public final class Task extends Handle {
     private final int index;
+    private final int gen; // the descriptor's life this handle holds a reference to
     private final ByteBuffer chunk;
     private final int offset;
     private long result; // written before outcome
 
-    Task(Spindle spindle, int index) {
+    Task(Spindle spindle, int index, int gen) {
         super(spindle);
         this.index = index;
+        this.gen = gen;
         this.chunk = spindle.pool.chunk(index);
         this.offset = DescriptorPool.offset(index);
     }
 
-    /** Waits for the task to end and returns {@code fn}'s result. */
+    /**
+     * Waits for the task to end and returns {@code fn}'s result. Not interruptible (as
+     * ForkJoinTask.join): an interrupt is kept for later and the wait goes on; use
+     * {@link #joinInterruptibly()} to give up on an interrupt instead.
+     */
     public long join() {
         try {
             return valueOf(await(-1));
@@ -51,6 +57,23 @@ public final class Task extends Handle {
     /** Waits at most {@code timeout}; a task still running then gives a TimeoutException and stays joinable. */
     public long join(Duration timeout) throws TimeoutException {
         return valueOf(await(Timeouts.toNanos(timeout)));
+    }
+
+    /**
+     * Waits for the task to end, as {@link #join()}, but an interrupt ends the wait with
+     * InterruptedException; the task runs on and stays joinable.
+     */
+    public long joinInterruptibly() throws InterruptedException {
+        try {
+            return valueOf(awaitInterruptibly(-1));
+        } catch (TimeoutException e) {
+            throw new AssertionError("an unbounded join timed out", e);
+        }
+    }
+
+    /** At most {@code timeout}, and an interrupt ends the wait with InterruptedException. */
+    public long joinInterruptibly(Duration timeout) throws InterruptedException, TimeoutException {
+        return valueOf(awaitInterruptibly(Timeouts.toNanos(timeout)));
     }
 
     /** True once the task has ended (ran or was cancelled). Never blocks. */
@@ -65,7 +88,9 @@ public final class Task extends Handle {
 
     /**
      * A future completed with the result when the task ends. Stages that are not *Async run
-     * on Spindle's completion thread: keep them short, or use the *Async variants.
+     * on a virtual thread of the runtime's (or on the caller, if the task had ended already),
+     * never on Spindle's completion poller: a stage may block, join other tasks, or close the
+     * runtime.
      */
     public CompletableFuture<Long> toCompletableFuture() {
         return future(this::complete);
@@ -106,9 +131,12 @@ public final class Task extends Handle {
         return spindle.pool.address(index);
     }
 
-    /** The native handle (a spindle.h spn_task_t *), for native code that joins this task too. */
+    /**
+     * The spindle.h handle of this task, for native code that waits for it too: native code
+     * must spn_retain it first and give back only what it retained (Java holds this one).
+     */
     long nativeHandle() {
-        return address();
+        return DescriptorPool.handle(index, gen);
     }
 
     // ---- the outcome ----------------------------------------------------------------------------
@@ -122,7 +150,12 @@ public final class Task extends Handle {
 
     @Override
     void releaseNative() {
-        spindle.pool.releaseRef(index);
+        if (!spindle.pool.releaseJavaRef(index, gen)) {
+            // Native code gave back a reference Java holds (spn_join or spn_detach of an adopted
+            // handle): nothing to release, and nothing of another task's touched.
+            throw new IllegalStateException("the native handle 0x" + Long.toHexString(nativeHandle())
+                    + " was given back by native code although this Task holds it");
+        }
     }
 
     private int fromTombstone() {

@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.concurrent.CancellationException;
+import java.util.BitSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
 
@@ -29,6 +29,7 @@ public final class TaskGroup extends Handle {
     private final int size;
     private final int refused;
     private long[] results; // written before outcome
+    private BitSet skipped; // tasks that never ran, when the outcome is CANCELLED
 
     TaskGroup(Spindle spindle, long address, ByteBuffer buffer, int size, int refused) {
         super(spindle);
@@ -42,7 +43,11 @@ public final class TaskGroup extends Handle {
         return size;
     }
 
-    /** Waits for every task; returns their results in argument order. */
+    /**
+     * Waits for every task; returns their results in argument order. Throws
+     * {@link BatchCancelledException} (with the results of the tasks that did run) if some
+     * never ran. Not interruptible; see {@link #joinInterruptibly()}.
+     */
     public long[] join() {
         try {
             return valueOf(await(-1));
@@ -53,6 +58,19 @@ public final class TaskGroup extends Handle {
 
     public long[] join(Duration timeout) throws TimeoutException {
         return valueOf(await(Timeouts.toNanos(timeout)));
+    }
+
+    /** As {@link #join()}, but an interrupt ends the wait with InterruptedException. */
+    public long[] joinInterruptibly() throws InterruptedException {
+        try {
+            return valueOf(awaitInterruptibly(-1));
+        } catch (TimeoutException e) {
+            throw new AssertionError("an unbounded join timed out", e);
+        }
+    }
+
+    public long[] joinInterruptibly(Duration timeout) throws InterruptedException, TimeoutException {
+        return valueOf(awaitInterruptibly(Timeouts.toNanos(timeout)));
     }
 
     /** True once every task has ended. */
@@ -102,8 +120,19 @@ public final class TaskGroup extends Handle {
         long[] r = new long[size];
         // After the final state was read (acquire), so every task's result is visible.
         buffer.slice(GROUP_RESULTS, 8 * size).order(ByteOrder.nativeOrder()).asLongBuffer().get(r);
-        results = r;
         boolean cancelled = (lvState() & STATE_MASK) == STATE_CANCELLED || (int) INTS.getVolatile(buffer, GROUP_CANCELLED) != 0;
+        if (cancelled) {
+            BitSet never = new BitSet(size);
+            int marks = GROUP_RESULTS + 8 * size;
+            for (int i = 0; i < size; i++) {
+                if (buffer.get(marks + i) != 0) {
+                    never.set(i);
+                    r[i] = 0; // it still holds the task's argument
+                }
+            }
+            skipped = never;
+        }
+        results = r;
         return cancelled ? STATE_CANCELLED : STATE_DONE;
     }
 
@@ -124,10 +153,11 @@ public final class TaskGroup extends Handle {
         return results.clone();
     }
 
-    private CancellationException cancelled() {
-        return new CancellationException(refused > 0
+    private BatchCancelledException cancelled() {
+        String why = refused > 0
                 ? refused + " of " + size + " tasks were refused because the runtime closed during spawnAll"
-                : "tasks of the group were cancelled by shutdownNow() before they started");
+                : skipped.cardinality() + " of " + size + " tasks were cancelled by shutdownNow() before they started";
+        return new BatchCancelledException(why + "; the results of the others are kept", results.clone(), skipped);
     }
 
     @Override

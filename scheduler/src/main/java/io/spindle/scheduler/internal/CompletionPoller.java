@@ -19,17 +19,20 @@ import java.util.List;
  * waiter checks the state when called, and registers again if its task has not ended.
  */
 public final class CompletionPoller implements Runnable {
-    /** Someone to tell. Called on the poller thread; must not block. */
+    /** Someone to tell. Called on the poller thread; must not block, and never runs user code. */
     public interface Waiter {
         void wake();
     }
 
     private final long sched;
     private final NonBlockingHashMapLong<Object> waiters = new NonBlockingHashMapLong<>();
+    private final Runnable spaceFreed;
     private final Thread thread;
 
-    public CompletionPoller(long sched, String name) {
+    /** {@code spaceFreed} runs when a worker took a task from a full submission ring. */
+    public CompletionPoller(long sched, String name, Runnable spaceFreed) {
         this.sched = sched;
+        this.spaceFreed = spaceFreed;
         this.thread = Thread.ofPlatform().name(name).daemon(true).unstarted(this);
     }
 
@@ -91,6 +94,10 @@ public final class CompletionPoller implements Runnable {
             int n = SchedNative.spn_completions_take(sched, batch, batch.length, -1);
             if (n < 0) return; // stopped and drained
             for (int i = 0; i < n; i++) {
+                if (batch[i] == Layout.COMPLETION_SPACE) {
+                    spaceFreed.run();
+                    continue;
+                }
                 Object entry = waiters.remove(batch[i]);
                 if (entry == null) continue; // nobody waits: they gave up (timeout), or saw the end themselves
                 List<Waiter> list = new ArrayList<>(1);

@@ -87,11 +87,71 @@ public final class DescriptorPool {
         else LockSupport.parkNanos(Math.min(1_000_000L, 1_000L << Math.min(10, (attempt - 128) / 16)));
     }
 
-    /** Drops one owner; the last one pushes the descriptor back. */
-    public void releaseRef(int index) {
+    /**
+     * Starts a descriptor's next life: advances its generation and sets its owners (refs).
+     * The descriptor is the caller's alone (just popped), so plain writes do; the ring's
+     * release store publishes them. Returns the new generation.
+     */
+    public int begin(int index, int refs) {
         ByteBuffer chunk = chunk(index);
         int offset = offset(index);
-        if ((int) INTS.getAndAdd(chunk, offset + TASK_REFS, -1) == 1) push(chunk, offset, index);
+        int gen = (int) INTS.get(chunk, offset + TASK_GEN) + 1;
+        LONGS.set(chunk, offset + TASK_OWNERS, (long) gen << 32 | (refs & 0xffffffffL));
+        return gen;
+    }
+
+    /** The spindle.h handle of a descriptor's life: {@code gen << 32 | index + 1}. */
+    public static long handle(int index, int gen) {
+        return (long) gen << 32 | (index + 1);
+    }
+
+    /**
+     * A Java Task gives back the handle reference it holds (its own, or one it adopted). The
+     * last owner pushes the descriptor back. False if the reference was not there to give:
+     * a bug in the caller, never a reason to touch the descriptor.
+     */
+    public boolean releaseJavaRef(int index, int gen) {
+        ByteBuffer chunk = chunk(index);
+        int offset = offset(index);
+        while (true) {
+            final long owners = (long) LONGS.getAcquire(chunk, offset + TASK_OWNERS);
+            final int refs = (int) owners;
+            if ((int) (owners >>> 32) != gen || (refs & REF_HANDLE_MASK) == 0 || (refs & REF_JAVA_MASK) == 0) {
+                return false;
+            }
+            if (LONGS.compareAndSet(chunk, offset + TASK_OWNERS, owners, owners - REF_HANDLE - REF_JAVA)) {
+                if (refs == REF_HANDLE + REF_JAVA) push(chunk, offset, index);
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Java takes over one handle reference that native code holds ({@code Spindle.adopt}).
+     * Returns the descriptor's index, or -1 if {@code handle} names no reference native code
+     * may still hand over: not one of ours, given back already, or every handle reference of
+     * that life already held by a Java Task (adopted twice).
+     */
+    public int adopt(long handle) {
+        int indexPlusOne = (int) handle;
+        int gen = (int) (handle >>> 32);
+        if (indexPlusOne <= 0 || indexPlusOne > capacity()) return -1;
+        int index = indexPlusOne - 1;
+        ByteBuffer chunk = chunk(index);
+        int offset = offset(index);
+        while (true) {
+            final long owners = (long) LONGS.getAcquire(chunk, offset + TASK_OWNERS);
+            final int refs = (int) owners;
+            int handles = (refs & REF_HANDLE_MASK) / REF_HANDLE;
+            int java = (refs & REF_JAVA_MASK) >>> 23;
+            if ((int) (owners >>> 32) != gen || handles <= java) return -1;
+            if (java == REF_JAVA_MASK >>> 23) throw new IllegalStateException("511 Java Tasks already hold this task's handles");
+            if (LONGS.compareAndSet(chunk, offset + TASK_OWNERS, owners, owners + REF_JAVA)) return index;
+        }
+    }
+
+    public int gen(int index) {
+        return (int) INTS.getVolatile(chunk(index), offset(index) + TASK_GEN);
     }
 
     /** Returns a descriptor that was never published (its offer was refused). */
@@ -129,19 +189,6 @@ public final class DescriptorPool {
         chunkAddresses = grownAddresses;
         chunks = grownChunks;
         return grownChunks;
-    }
-
-    /** The index of the descriptor at {@code address}, or -1 if it is not one of ours. */
-    public int indexOf(long address) {
-        ByteBuffer[] known = refresh();
-        long[] addresses = chunkAddresses;
-        for (int c = 0; c < known.length; c++) {
-            long offset = address - addresses[c];
-            if (offset >= 0 && offset < ((long) POOL_CHUNK << TASK_SHIFT) && (offset & ((1 << TASK_SHIFT) - 1)) == 0) {
-                return (c << POOL_CHUNK_SHIFT) + (int) (offset >>> TASK_SHIFT);
-            }
-        }
-        return -1;
     }
 
     /** Descriptors still owned (refs > 0) and their final word, for the tombstones at close. */

@@ -22,12 +22,14 @@ public final class Layout {
         SCHED_SUBMIT(Layout.SCHED_SUBMIT), SCHED_COMPLETIONS(Layout.SCHED_COMPLETIONS),
         SCHED_POOL_CHUNK_COUNT(Layout.SCHED_POOL_CHUNK_COUNT), SCHED_POOL_HEAD(Layout.SCHED_POOL_HEAD),
         SCHED_NSPINNING(Layout.SCHED_NSPINNING), SCHED_NPARKED(Layout.SCHED_NPARKED),
-        SCHED_WAKING(Layout.SCHED_WAKING), SCHED_WAKE_SEQ(Layout.SCHED_WAKE_SEQ),
         SCHED_SHUTDOWN(Layout.SCHED_SHUTDOWN), SCHED_CHUNKS(Layout.SCHED_CHUNKS), SCHED_STATS(Layout.SCHED_STATS),
         STATS_SIZE(Layout.STATS_SIZE), STATS_TASKS_RUN(Layout.STATS_TASKS_RUN), STATS_PARKS(Layout.STATS_PARKS),
         STATS_WAKEUPS(Layout.STATS_WAKEUPS), STATS_STEALS(Layout.STATS_STEALS),
         STATS_CANCELLED(Layout.STATS_CANCELLED), STATS_TID(Layout.STATS_TID), STATS_STACKS(Layout.STATS_STACKS),
-        POOL_CHUNK(Layout.POOL_CHUNK), RING_CLOSED_BIT(Layout.RING_CLOSED), TASK_GROUP_END(Layout.TASK_GROUP_END);
+        POOL_CHUNK(Layout.POOL_CHUNK), RING_CLOSED_BIT(Layout.RING_CLOSED), TASK_GROUP_END(Layout.TASK_GROUP_END),
+        TASK_GEN(Layout.TASK_GEN), TASK_OWNERS(Layout.TASK_OWNERS), REF_RUN(Layout.REF_RUN),
+        REF_HANDLE(Layout.REF_HANDLE), REF_JAVA(Layout.REF_JAVA), SCHED_SPACE_WAITERS(Layout.SCHED_SPACE_WAITERS),
+        SCHED_SPACE_SIGNALLED(Layout.SCHED_SPACE_SIGNALLED), COMPLETION_SPACE(Layout.COMPLETION_SPACE);
 
         final long expected;
 
@@ -51,11 +53,13 @@ public final class Layout {
     public static final int TASK_ARG = 8;
     public static final int TASK_GROUP_END = 8; // a chunk of a batch: one past its last slot
     public static final int TASK_RESULT = 16;
-    public static final int TASK_STATE = 24;
-    public static final int TASK_REFS = 28;
-    public static final int TASK_INDEX = 32;
-    public static final int TASK_NEXT_FREE = 36; // while free
-    public static final int TASK_GROUP_SLOT = 36; // while queued (an int)
+    public static final int TASK_NEXT_FREE = 16; // while free (an int)
+    public static final int TASK_GROUP_SLOT = 20; // a chunk of a batch (an int)
+    public static final int TASK_OWNERS = 24; // gen << 32 | refs, one long
+    public static final int TASK_REFS = 24;
+    public static final int TASK_GEN = 28;
+    public static final int TASK_STATE = 32;
+    public static final int TASK_INDEX = 36;
     public static final int TASK_GROUP = 40;
     public static final int TASK_WAITERS = 48;
     public static final int TASK_FIBER = 56;
@@ -65,6 +69,7 @@ public final class Layout {
     public static final int GROUP_REMAINING = 8;
     public static final int GROUP_COUNT = 16;
     public static final int GROUP_RESULTS = 64; // each task's argument, then its result
+    // After the results: a byte per task, set if it never ran (cancelled, or refused at close).
 
     public static final int SCHED_SUBMIT = 0;
     public static final int SCHED_COMPLETIONS = 8;
@@ -72,11 +77,11 @@ public final class Layout {
     public static final int SCHED_POOL_HEAD = 64;
     public static final int SCHED_NSPINNING = 128;
     public static final int SCHED_NPARKED = 132;
-    public static final int SCHED_WAKING = 136;
-    public static final int SCHED_WAKE_SEQ = 140;
-    public static final int SCHED_SHUTDOWN = 144;
-    public static final int SCHED_CHUNKS = 256;
-    public static final int SCHED_STATS = 256 + 8 * 1024;
+    public static final int SCHED_SHUTDOWN = 140;
+    public static final int SCHED_SPACE_WAITERS = 256;
+    public static final int SCHED_SPACE_SIGNALLED = 260;
+    public static final int SCHED_CHUNKS = 320;
+    public static final int SCHED_STATS = 320 + 8 * 1024;
     public static final int SCHED_HEADER_SIZE = SCHED_STATS;
 
     public static final int STATS_SIZE = 64;
@@ -99,6 +104,16 @@ public final class Layout {
     public static final int STATE_CANCELLED = 4;
     public static final int STATE_FAILED = 5;
     public static final int WAITER_JAVA = 0x200;
+
+    // Task references (refs, the low half of owners): the run, the handles, those held by Java.
+    public static final int REF_RUN = 1;
+    public static final int REF_HANDLE = 2;
+    public static final int REF_HANDLE_MASK = 0x007ffffe;
+    public static final int REF_JAVA = 1 << 23;
+    public static final int REF_JAVA_MASK = 0xff800000;
+
+    /** In the completion ring: a worker freed a submission slot while producers waited. */
+    public static final long COMPLETION_SPACE = 2;
 
     // enum spn_shutdown.
     public static final int SHUTDOWN_DRAIN = 1;

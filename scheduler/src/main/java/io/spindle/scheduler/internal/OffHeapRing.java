@@ -73,30 +73,50 @@ public final class OffHeapRing {
 
     /** {@link #OFFERED}, {@link #FULL} or {@link #CLOSED}. {@code e} must not be 0. */
     public int offer(long e) {
+        long pIndex = claim();
+        if (pIndex < 0) return (int) -pIndex;
+        publish(pIndex, e);
+        return OFFERED;
+    }
+
+    /**
+     * The first half of an offer: claims the next index, or returns {@code -FULL} or
+     * {@code -CLOSED}. Until {@link #publish} the slot holds up its consumers (they skip it
+     * for now: ring.h), so the two halves are split only by {@link #offer} itself, and by
+     * tests that stall a producer on purpose.
+     */
+    public long claim() {
         final long capacity = this.capacity;
         long cIndex = Long.MIN_VALUE; // cached across retries, as in JCTools
         while (true) {
             final long pIndex = lvProducerIndex();
-            if ((pIndex & RING_CLOSED) != 0) return CLOSED;
+            if ((pIndex & RING_CLOSED) != 0) return -CLOSED;
             final int slot = slotOffset(pIndex);
             final long seq = lvSequence(slot);
             if (seq < pIndex) {
                 // The slot still holds last lap's element: full, unless the consumer moved on.
                 if (pIndex - capacity >= cIndex && pIndex - capacity >= (cIndex = lvConsumerIndex())) {
-                    return FULL;
+                    return -FULL;
                 }
                 continue;
             }
             if (seq > pIndex) continue; // another producer claimed pIndex
-            if (casProducerIndex(pIndex, pIndex + 1)) {
-                LONGS.setRelease(buffer, slot + RING_SLOT_ELEMENT, e);
-                soSequence(slot, pIndex + 1); // publishes the element
-                return OFFERED;
-            }
+            if (casProducerIndex(pIndex, pIndex + 1)) return pIndex;
         }
     }
 
-    /** The next element, or 0 when empty. */
+    /** The second half: writes the element of a claimed index and publishes it. */
+    public void publish(long pIndex, long e) {
+        final int slot = slotOffset(pIndex);
+        LONGS.setRelease(buffer, slot + RING_SLOT_ELEMENT, e);
+        soSequence(slot, pIndex + 1); // publishes the element
+    }
+
+    /**
+     * The next element, or 0 when empty. Unlike the workers' poll (ring.h), which skips a slot
+     * whose producer has not published yet, this one waits for it: it serves the tests that
+     * check this ring against JCTools' queues, where an element claimed is an element there.
+     */
     public long poll() {
         long pIndex = -1;
         while (true) {

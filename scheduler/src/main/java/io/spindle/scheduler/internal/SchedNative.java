@@ -30,6 +30,8 @@ public final class SchedNative {
     public static native void spn_sched_destroy(long sched);
     public static native long spn_sched_worker(long sched, int index);
     public static native void spn_sched_wake_one(long sched);
+    public static native long spn_sched_running_fn(long sched, int worker);
+    public static native int spn_symbolize(long address, byte[] out, int capacity);
 
     public static native int spn_pool_grow(long sched);
 
