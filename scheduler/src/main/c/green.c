@@ -441,6 +441,8 @@ int spn_yield(void)
 int spn_worker_id(void)
 {
     struct spn_worker *w = spn_current_worker;
+    if (w && w->current)
+        spn_fiber_check_stack_fast(w->current);
     return w ? w->index : -1;
 }
 
