@@ -13,10 +13,14 @@
 /* ---- fibers ---------------------------------------------------------------------------------
  * A fiber's stack, carved from a slab (fiber.c):
  *
- *   | guard page (within the mapping budget) | red zone | ...stack grows down... | spn_fiber |
+ *   | guard, 64 KiB | red zone, 4 KiB | ...stack grows down... | spn_fiber |
  *
- * The red zone's top words hold a pattern, checked at every entry into spindle.h's API and
- * when a task ends: a stack that reached them has overflowed.
+ * The guard is PROT_NONE for the stacks within the mapping budget ("guarded"), and a spare
+ * range of the slot, mapped but never used, for the others: a frame that runs past the red
+ * zone lands in its own slot first, not in the neighbour's. The red zone's top words hold a
+ * pattern, checked at every entry into spindle.h's API and when a task ends: a stack that
+ * reached them has overflowed. A fault in the guard ends the process with the same report
+ * (fiber.c's SIGSEGV handler, on the worker's signal stack).
  */
 enum spn_fiber_state {
     SPN_FIBER_IDLE,     /* no task: in a free list */
@@ -79,6 +83,7 @@ struct spn_worker {
     int32_t yielded;            /* the last fiber yielded: look for new work before resuming */
     uint32_t rng;
     uint32_t tick;
+    void *signal_stack;         /* the worker's sigaltstack (fiber.c), set before its first fiber runs */
     char pad[64];
     struct spn_deque deque;
     struct spn_mpsc ready;
@@ -90,6 +95,7 @@ void spn_fiber_runtime_destroy(struct spn_sched *s);
 struct spn_fiber *spn_fiber_get(struct spn_worker *w);
 void spn_fiber_put(struct spn_worker *w, struct spn_fiber *f);
 void spn_ctx_switch(void **save_sp, void *load_sp);
+void spn_call_on_stack(void *stack_top, void (*fn)(void *), void *arg) __attribute__((noreturn));
 /* The full red-zone check (the stack pointer and every word of the pattern), where a task
  * ends or its green thread leaves the worker (a join that parks, a yield): it also catches
  * an overflow that has returned since. */
