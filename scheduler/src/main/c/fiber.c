@@ -147,10 +147,7 @@ static void prepare_first_switch(struct spn_fiber *f)
 {
 #if defined(__x86_64__)
     uint64_t *sp = (uint64_t *) ((char *) f - 128); /* 16-aligned: f is 64-aligned */
-    uint32_t mxcsr = __builtin_ia32_stmxcsr();
-    uint16_t fpcw;
-    __asm__ volatile("fnstcw %0" : "=m"(fpcw));
-    sp[0] = (uint64_t) mxcsr | (uint64_t) fpcw << 32;
+    sp[0] = SPN_FP_ENV_DEFAULT; /* mxcsr, x87 control word: as a new thread's */
     sp[1] = sp[2] = sp[3] = 0;   /* r15 r14 r13 */
     sp[4] = (uint64_t) f;        /* r12: the trampoline's argument */
     sp[5] = sp[6] = 0;           /* rbx rbp */
@@ -160,12 +157,10 @@ static void prepare_first_switch(struct spn_fiber *f)
 #elif defined(__aarch64__)
     uint64_t *sp = (uint64_t *) ((char *) f - 192);
     memset(sp, 0, 176);
-    uint64_t fpcr;
-    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
     extern void spn_fiber_trampoline(void);
     sp[0] = (uint64_t) f;                        /* x19 */
     sp[11] = (uint64_t) spn_fiber_trampoline;    /* x30 at +88 */
-    sp[20] = fpcr;                               /* +160 */
+    sp[20] = SPN_FP_ENV_DEFAULT;                 /* fpcr at +160 */
     f->sp = sp;
 #else
 #error "no green-thread context switch for this architecture"

@@ -129,6 +129,66 @@ static inline void spn_fiber_check_stack_fast(struct spn_fiber *f)
         spn_fiber_overflow(f);
 }
 
+/* ---- the floating-point environment of a task ------------------------------------------
+ * Every task starts with the environment a new thread has: round to nearest, every exception
+ * masked, no flush-to-zero (x86-64: MXCSR 0x1f80 and the x87 control word 0x037f; AArch64:
+ * FPCR 0). The context switch keeps each fiber's control state, so without this a task would
+ * inherit whatever the last task on its recycled fiber, or its inline parent, left behind.
+ * The common case costs two reads and a compare (stmxcsr, fnstcw): the loads (ldmxcsr, fldcw)
+ * run only when the state differs from what is wanted. */
+typedef uint64_t spn_fp_env;
+
+#if defined(__x86_64__)
+#define SPN_FP_ENV_DEFAULT (UINT64_C(0x1f80) | UINT64_C(0x037f) << 32)
+
+static inline spn_fp_env spn_fp_env_get(void)
+{
+    uint16_t cw;
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    return (uint64_t) __builtin_ia32_stmxcsr() | (uint64_t) cw << 32;
+}
+
+static inline void spn_fp_env_set(spn_fp_env env)
+{
+    uint16_t cw = (uint16_t) (env >> 32);
+    __builtin_ia32_ldmxcsr((uint32_t) env);
+    __asm__ volatile("fldcw %0" : : "m"(cw));
+}
+#elif defined(__aarch64__)
+#define SPN_FP_ENV_DEFAULT UINT64_C(0)
+
+static inline spn_fp_env spn_fp_env_get(void)
+{
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    return fpcr;
+}
+
+static inline void spn_fp_env_set(spn_fp_env env)
+{
+    __asm__ volatile("msr fpcr, %0" : : "r"(env));
+}
+#else
+#error "no green-thread context switch for this architecture"
+#endif
+
+/* Gives the task about to start the default environment; returns the one it replaced. */
+static inline spn_fp_env spn_fp_env_enter_task(void)
+{
+    spn_fp_env env = spn_fp_env_get();
+    if (__builtin_expect(env != SPN_FP_ENV_DEFAULT, 0))
+        spn_fp_env_set(SPN_FP_ENV_DEFAULT);
+    return env;
+}
+
+/* After a child that ran inline: the parent gets its own environment back, whatever the
+ * child did (a child is a task of its own, not a function the parent called). */
+static inline void spn_fp_env_leave_inline(spn_fp_env parent)
+{
+    if (__builtin_expect(spn_fp_env_get() != parent, 0))
+        spn_fp_env_set(parent);
+}
+
 /* sched.c, for green.c */
 void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int32_t final_state);
 void spn_task_release(struct spn_worker *w, struct spn_task *t);

@@ -417,3 +417,76 @@ intptr_t spn_test_null_write(void *arg)
     *(volatile int *) arg = 42;
     return 0;
 }
+
+/* ---- the floating-point environment each task starts with ---- */
+
+#include <fenv.h>
+
+/* What a task finds at its start, as bits: 1 rounding is not to nearest, 2 an exception is
+ * unmasked, 4 MXCSR is not 0x1f80 (a new thread's), 8 the x87 control word is not 0x037f. */
+static intptr_t fp_env_faults(void)
+{
+    intptr_t faults = 0;
+    if (fegetround() != FE_TONEAREST)
+        faults |= 1;
+    if (fegetexcept() != 0)
+        faults |= 2;
+#if defined(__x86_64__)
+    if (__builtin_ia32_stmxcsr() != 0x1f80)
+        faults |= 4;
+    uint16_t cw;
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    if (cw != 0x037f)
+        faults |= 8;
+#endif
+    return faults;
+}
+
+/* Leaves the environment as far from the default as it can: rounding upward, division by
+ * zero unmasked, and (x86-64) flush-to-zero. */
+static void fp_env_dirty(void)
+{
+    fesetround(FE_UPWARD);
+    feenableexcept(FE_DIVBYZERO);
+#if defined(__x86_64__)
+    __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8000);
+#endif
+}
+
+/* Reports what it found at its start (fp_env_faults); with arg 1, dirties it afterwards. */
+intptr_t spn_test_fp_probe(void *arg)
+{
+    intptr_t faults = fp_env_faults();
+    if ((intptr_t) arg & 1)
+        fp_env_dirty();
+    return faults;
+}
+
+/* A task with an environment of its own (rounding downward) that runs `arg` children inline,
+ * each a dirtying probe: through the lazy path, and (every other one, retained first) through
+ * run_inline. Returns the children's faults | 16 if the parent did not find its own
+ * environment after a join. */
+intptr_t spn_test_fp_inline_children(void *arg)
+{
+    long children = (long) (intptr_t) arg;
+    fesetround(FE_DOWNWARD);
+    intptr_t faults = 0;
+    for (long i = 0; i < children; i++) {
+        spn_task_t *child;
+        if (spn_spawn(spn_test_fp_probe, (void *) 1, &child) != SPN_OK)
+            return -1;
+        int retained = (int) (i & 1);
+        if (retained && spn_retain(child) != SPN_OK)
+            return -1;
+        intptr_t r;
+        if (spn_join(child, &r) != SPN_OK)
+            return -1;
+        if (retained && spn_detach(child) != SPN_OK)
+            return -1;
+        faults |= r;
+        if (fegetround() != FE_DOWNWARD || fegetexcept() != 0)
+            faults |= 16;
+    }
+    fesetround(FE_TONEAREST);
+    return faults;
+}
