@@ -31,11 +31,14 @@ fi
 mkdir -p "$(dirname "$out")"
 # -Werror: a warning in native code is a bug we have not understood yet.
 # -fno-strict-aliasing: the off-heap layouts are read through several types on purpose.
+# -fstack-clash-protection: a frame larger than a page is touched a page at a time as it is
+#  allocated, so it hits the guard below a green thread's stack instead of stepping over it
+#  into a neighbour's (fiber.c). Task libraries are asked to build with it too (spindle.h).
 # -z now: bind every symbol at load. Lazy binding runs the dynamic linker's resolver on the
 #  caller's stack, and it saves the whole vector state there (kilobytes): too much for a
 #  green thread's small stack, and fatal for the overflow report near its end.
 echo "[spindle] $cc: ${#sources[@]} source file(s) in $src -> $out"
 "$cc" -std=gnu11 -O2 -g -fPIC -shared -pthread \
-  -Wall -Wextra -Werror -Wno-unused-parameter -fno-strict-aliasing \
+  -Wall -Wextra -Werror -Wno-unused-parameter -fno-strict-aliasing -fstack-clash-protection \
   -Wl,-z,noexecstack -Wl,-z,now -Wl,--no-undefined \
   -I "$src" "$@" -o "$out" "${sources[@]}" -ldl

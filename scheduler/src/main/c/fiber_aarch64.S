@@ -64,5 +64,22 @@ spn_fiber_trampoline:
     bl spn_fiber_main
     brk #0                      /* spn_fiber_main never returns */
     .size spn_fiber_trampoline, .-spn_fiber_trampoline
+
+/*
+ *   void spn_call_on_stack(void *stack_top, void (*fn)(void *), void *arg)  (never returns)
+ *
+ * Calls fn(arg) with sp at stack_top (16-byte aligned): the stack overflow report runs on
+ * the worker's signal stack, not on the green stack that just ran out.
+ */
+    .globl spn_call_on_stack
+    .hidden spn_call_on_stack
+    .type spn_call_on_stack, %function
+    .p2align 4
+spn_call_on_stack:
+    mov sp, x0
+    mov x0, x2
+    blr x1
+    brk #0                      /* fn never returns */
+    .size spn_call_on_stack, .-spn_call_on_stack
 #endif
     .section .note.GNU-stack,"",%progbits

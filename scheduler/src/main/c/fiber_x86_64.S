@@ -69,5 +69,24 @@ spn_fiber_trampoline:
     ud2                         /* spn_fiber_main never returns */
     .cfi_endproc
     .size spn_fiber_trampoline, .-spn_fiber_trampoline
+
+/*
+ *   void spn_call_on_stack(void *stack_top, void (*fn)(void *), void *arg)  (never returns)
+ *
+ * Calls fn(arg) with the stack pointer at stack_top (16-byte aligned): the stack overflow
+ * report runs on the worker's signal stack, not on the green stack that just ran out.
+ */
+    .globl spn_call_on_stack
+    .hidden spn_call_on_stack
+    .type spn_call_on_stack, @function
+    .align 16
+spn_call_on_stack:
+    .cfi_startproc
+    movq %rdi, %rsp
+    movq %rdx, %rdi
+    call *%rsi
+    ud2                         /* fn never returns */
+    .cfi_endproc
+    .size spn_call_on_stack, .-spn_call_on_stack
 #endif
     .section .note.GNU-stack,"",@progbits

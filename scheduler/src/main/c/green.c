@@ -9,6 +9,10 @@
  * a plain call. A task gets a stack of its own only when a worker starts it from a queue or
  * steals it. Fork-join recursion therefore costs a deque push and pop per spawn in the
  * common case, not a context switch.
+ *
+ * Every task starts with the default floating-point environment (worker.h): one from a
+ * queue, each member of a batch, and a child run inline, after which its parent gets its own
+ * environment back.
  */
 #define _GNU_SOURCE
 #include "spindle.h"
@@ -175,6 +179,7 @@ static void run_batch(struct spn_fiber *f, struct spn_task *t)
             break;
         }
         f->batch_slot = i;
+        spn_fp_env_enter_task(); /* each member is a task of its own */
         g->results[i] = fn((void *) g->results[i]);
         count_task_run(w);
     }
@@ -224,6 +229,7 @@ void spn_fiber_main(struct spn_fiber *f)
         if (t->group) {
             run_batch(f, t);
         } else {
+            spn_fp_env_enter_task(); /* not what the fiber's last task left */
             intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
             spn_fiber_check_stack(f);
             count_task_run(f->owner);
@@ -287,7 +293,9 @@ static void switch_out(struct spn_worker *w, struct spn_fiber *f)
 static void run_inline(struct spn_worker *w, struct spn_task *t)
 {
     __atomic_store_n(&t->fiber, (int64_t) w->current, __ATOMIC_RELAXED);
+    spn_fp_env parent_env = spn_fp_env_enter_task();
     intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
+    spn_fp_env_leave_inline(parent_env);
     if (w->current)
         spn_fiber_check_stack_fast(w->current);
     count_task_run(w);
@@ -367,7 +375,9 @@ int spn_join(spn_task_t *handle, intptr_t *result)
              * handle are its only owners (no spn_retain, no Java Task), both are ours now and
              * nobody else can see it: finish it without atomics. */
             if (__atomic_load_n(&t->refs, __ATOMIC_ACQUIRE) == (SPN_REF_RUN | SPN_REF_HANDLE)) {
+                spn_fp_env parent_env = spn_fp_env_enter_task();
                 intptr_t r = ((spn_task_fn) t->fn)((void *) t->arg);
+                spn_fp_env_leave_inline(parent_env);
                 spn_fiber_check_stack_fast(f);
                 count_task_run(w);
                 if (result)
@@ -477,6 +487,8 @@ int spn_yield(void)
 int spn_worker_id(void)
 {
     struct spn_worker *w = spn_current_worker;
+    if (w && w->current)
+        spn_fiber_check_stack_fast(w->current);
     return w ? w->index : -1;
 }
 

@@ -783,9 +783,13 @@ SPN_EXPORT void spn_poller_stop(struct spn_sched *s)
 
 SPN_EXPORT void spn_sched_destroy(struct spn_sched *s);
 
-/* The guard-page budget for green-thread stacks: an eighth of the mapping limit. */
+/* The guard-page budget for green-thread stacks: an eighth of the mapping limit.
+ * SPINDLE_GUARD_BUDGET overrides it, for tests of unguarded stacks. */
 static int64_t guard_budget(void)
 {
+    const char *forced = getenv("SPINDLE_GUARD_BUDGET");
+    if (forced && *forced)
+        return strtoll(forced, NULL, 10);
     long max_map_count = 65530;
     FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
     if (f) {

@@ -27,17 +27,32 @@
  *    ends. Compiled code may keep the address of a thread-local (errno is one) across a
  *    call, so moving a started green thread to another kernel thread would break it. Only
  *    tasks that have not started are stolen by idle workers.
- *  - Stacks are small (Spindle.builder().greenStackSize, default 64 KiB): no large arrays on
- *    the stack, no deep recursion without spawning. Overflow is detected at the next call
- *    into this API (a red zone at the bottom of each stack), and ends the process with a
- *    message naming the task and the stack size; a frame larger than the red zone can skip
- *    it into the guard page (see the README for the limits).
+ *  - Stacks are small (Spindle.builder().greenStackSize, default 64 KiB, at least 16 KiB): no
+ *    large arrays on the stack, no deep recursion without spawning. An overflow ends the
+ *    process with a message naming the task, its function, the stack size and whether the
+ *    stack was guarded; it is found by every call into this API (the stack pointer against a
+ *    red zone at the bottom of each stack), at the end of each task, and, on the ~8,000
+ *    stacks that have a PROT_NONE guard below them, by the first touch of the guard (deep
+ *    recursion without calls here, one huge frame). Build task libraries with
+ *    -fstack-clash-protection: it touches every page of a large frame as it is allocated, so
+ *    the frame hits the guard instead of stepping over it into another green thread's stack
+ *    (the guard is 64 KiB, so code built without it is caught only for frames up to that
+ *    much beyond the stack). On an unguarded stack a frame lands in a 64 KiB spare range of
+ *    its own first and is reported at the next call here; a task that goes further without
+ *    calling here writes into another stack before anything can see it. README: "Stacks
+ *    and their limits".
+ *  - FLOATING POINT: every task starts with the environment of a new thread (round to
+ *    nearest, all exceptions masked; x86-64: MXCSR 0x1f80, x87 control word 0x037f; AArch64:
+ *    FPCR 0), whether it starts on a recycled green thread, as a member of a batch, or inline
+ *    in its parent's spn_join; and the parent finds its own environment again when an inline
+ *    child returns. A task may change its environment freely: it is its own.
  *  - Finding these symbols: the scheduler library is loaded with RTLD_GLOBAL (JNA's default)
  *    when the Spindle class loads (Spindle.loadNativeLibrary()), and a task library resolves
  *    spn_* against it: at its first call (lazy binding, the default), or when it is loaded
  *    (-z now: then load it after the Spindle class). Build task libraries with undefined
  *    spn_* symbols allowed (the default for shared libraries; not -Wl,--no-undefined or
- *    -z defs). The scheduler's tests build theirs exactly so (scheduler/pom.xml).
+ *    -z defs), and with -fstack-clash-protection (see the stacks rule above). The
+ *    scheduler's tests build theirs exactly so (scheduler/pom.xml, build/build-native.sh).
  */
 #ifndef SPINDLE_H
 #define SPINDLE_H

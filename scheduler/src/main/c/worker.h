@@ -14,10 +14,14 @@
 /* ---- fibers ---------------------------------------------------------------------------------
  * A fiber's stack, carved from a slab (fiber.c):
  *
- *   | guard page (within the mapping budget) | red zone | ...stack grows down... | spn_fiber |
+ *   | guard, 64 KiB | red zone, 4 KiB | ...stack grows down... | spn_fiber |
  *
- * The red zone's top words hold a pattern, checked at every entry into spindle.h's API and
- * when a task ends: a stack that reached them has overflowed.
+ * The guard is PROT_NONE for the stacks within the mapping budget ("guarded"), and a spare
+ * range of the slot, mapped but never used, for the others: a frame that runs past the red
+ * zone lands in its own slot first, not in the neighbour's. The red zone's top words hold a
+ * pattern, checked at every entry into spindle.h's API and when a task ends: a stack that
+ * reached them has overflowed. A fault in the guard ends the process with the same report
+ * (fiber.c's SIGSEGV handler, on the worker's signal stack).
  */
 enum spn_fiber_state {
     SPN_FIBER_IDLE,     /* no task: in a free list */
@@ -85,6 +89,7 @@ struct spn_worker {
     int32_t yielded;            /* the last fiber yielded: look for new work before resuming */
     uint32_t rng;
     uint32_t tick;
+    void *signal_stack;         /* the worker's sigaltstack (fiber.c), set before its first fiber runs */
     /* Parking, on a line of its own: wakers on other CPUs write it. */
     int32_t parked __attribute__((aligned(64))); /* enum spn_park */
     uint32_t park_seq;          /* the futex this worker sleeps on; every wake-up bumps it */
@@ -99,6 +104,7 @@ void spn_fiber_runtime_destroy(struct spn_sched *s);
 struct spn_fiber *spn_fiber_get(struct spn_worker *w);
 void spn_fiber_put(struct spn_worker *w, struct spn_fiber *f);
 void spn_ctx_switch(void **save_sp, void *load_sp);
+void spn_call_on_stack(void *stack_top, void (*fn)(void *), void *arg) __attribute__((noreturn));
 /* The full red-zone check (the stack pointer and every word of the pattern), where a task
  * ends or its green thread leaves the worker (a join that parks, a yield): it also catches
  * an overflow that has returned since. */
@@ -130,6 +136,66 @@ static inline void spn_fiber_check_stack_fast(struct spn_fiber *f)
     uint64_t *top_word = f->red_zone_top + SPN_RED_ZONE_WORDS - 1;
     if (__builtin_expect(spn_stack_pointer() <= (char *) top_word || *top_word != SPN_RED_ZONE_PATTERN, 0))
         spn_fiber_overflow(f);
+}
+
+/* ---- the floating-point environment of a task ------------------------------------------
+ * Every task starts with the environment a new thread has: round to nearest, every exception
+ * masked, no flush-to-zero (x86-64: MXCSR 0x1f80 and the x87 control word 0x037f; AArch64:
+ * FPCR 0). The context switch keeps each fiber's control state, so without this a task would
+ * inherit whatever the last task on its recycled fiber, or its inline parent, left behind.
+ * The common case costs two reads and a compare (stmxcsr, fnstcw): the loads (ldmxcsr, fldcw)
+ * run only when the state differs from what is wanted. */
+typedef uint64_t spn_fp_env;
+
+#if defined(__x86_64__)
+#define SPN_FP_ENV_DEFAULT (UINT64_C(0x1f80) | UINT64_C(0x037f) << 32)
+
+static inline spn_fp_env spn_fp_env_get(void)
+{
+    uint16_t cw;
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    return (uint64_t) __builtin_ia32_stmxcsr() | (uint64_t) cw << 32;
+}
+
+static inline void spn_fp_env_set(spn_fp_env env)
+{
+    uint16_t cw = (uint16_t) (env >> 32);
+    __builtin_ia32_ldmxcsr((uint32_t) env);
+    __asm__ volatile("fldcw %0" : : "m"(cw));
+}
+#elif defined(__aarch64__)
+#define SPN_FP_ENV_DEFAULT UINT64_C(0)
+
+static inline spn_fp_env spn_fp_env_get(void)
+{
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    return fpcr;
+}
+
+static inline void spn_fp_env_set(spn_fp_env env)
+{
+    __asm__ volatile("msr fpcr, %0" : : "r"(env));
+}
+#else
+#error "no green-thread context switch for this architecture"
+#endif
+
+/* Gives the task about to start the default environment; returns the one it replaced. */
+static inline spn_fp_env spn_fp_env_enter_task(void)
+{
+    spn_fp_env env = spn_fp_env_get();
+    if (__builtin_expect(env != SPN_FP_ENV_DEFAULT, 0))
+        spn_fp_env_set(SPN_FP_ENV_DEFAULT);
+    return env;
+}
+
+/* After a child that ran inline: the parent gets its own environment back, whatever the
+ * child did (a child is a task of its own, not a function the parent called). */
+static inline void spn_fp_env_leave_inline(spn_fp_env parent)
+{
+    if (__builtin_expect(spn_fp_env_get() != parent, 0))
+        spn_fp_env_set(parent);
 }
 
 /* sched.c, for green.c */

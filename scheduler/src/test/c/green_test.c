@@ -336,3 +336,157 @@ intptr_t spn_test_overflow(void *arg)
 {
     return deep((intptr_t) arg);
 }
+
+/* ---- stack overflow: huge frames, recursion without API calls, a genuine crash ----------
+ * The frame functions are exported (not static) so that the overflow report can name them. */
+
+struct overflow_stage {
+    int64_t neighbour_parked; /* the neighbour filled its canary and waits */
+    int64_t overflow_done;    /* the overflowing task came back from its frame (it must not) */
+    int64_t frame_kib;        /* 100 or 130 */
+};
+
+/* One huge frame, touched at both ends (volatile: the compiler must keep the whole array),
+ * then a call into the API, as real code would make before it returns. */
+__attribute__((noinline)) intptr_t spn_test_frame_100k(void)
+{
+    volatile char buf[100 * 1024];
+    buf[0] = 1;
+    buf[sizeof buf - 1] = 2;
+    spn_worker_id();
+    return buf[0] + buf[sizeof buf - 1];
+}
+
+__attribute__((noinline)) intptr_t spn_test_frame_130k(void)
+{
+    volatile char buf[130 * 1024];
+    buf[0] = 1;
+    buf[sizeof buf - 1] = 2;
+    spn_worker_id();
+    return buf[0] + buf[sizeof buf - 1];
+}
+
+/* Started first, so its stack is the slot above the neighbour's: waits until the neighbour
+ * is parked, then runs the huge frame. */
+intptr_t spn_test_huge_frame_task(void *arg)
+{
+    struct overflow_stage *stage = arg;
+    while (!__atomic_load_n(&stage->neighbour_parked, __ATOMIC_ACQUIRE))
+        spn_yield();
+    intptr_t r = stage->frame_kib == 130 ? spn_test_frame_130k() : spn_test_frame_100k();
+    __atomic_store_n(&stage->overflow_done, 1, __ATOMIC_RELEASE);
+    return r;
+}
+
+#define CANARY_WORDS 4096 /* 32 KiB of the neighbour's 64 KiB stack */
+#define CANARY UINT64_C(0x6e65696768626f72)
+
+/* The parked neighbour: fills a canary on its stack, waits for the overflow, and returns
+ * how many canary words changed meanwhile. */
+intptr_t spn_test_overflow_neighbour(void *arg)
+{
+    struct overflow_stage *stage = arg;
+    volatile uint64_t canary[CANARY_WORDS];
+    for (int i = 0; i < CANARY_WORDS; i++)
+        canary[i] = CANARY;
+    __atomic_store_n(&stage->neighbour_parked, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&stage->overflow_done, __ATOMIC_ACQUIRE))
+        spn_yield();
+    intptr_t changed = 0;
+    for (int i = 0; i < CANARY_WORDS; i++)
+        changed += canary[i] != CANARY;
+    return changed;
+}
+
+/* Recursion with small frames and no call into the API: only the guard can stop it. */
+__attribute__((noinline)) intptr_t spn_test_recurse_plain(intptr_t depth)
+{
+    volatile char frame[256];
+    frame[0] = (char) depth;
+    return depth > 0 ? spn_test_recurse_plain(depth - 1) + frame[0] : frame[0];
+}
+
+intptr_t spn_test_deep_recursion(void *arg)
+{
+    return spn_test_recurse_plain((intptr_t) arg);
+}
+
+/* A genuine crash in a task: a write through the null pointer (HotSpot's hs_err report). */
+intptr_t spn_test_null_write(void *arg)
+{
+    *(volatile int *) arg = 42;
+    return 0;
+}
+
+/* ---- the floating-point environment each task starts with ---- */
+
+#include <fenv.h>
+
+/* What a task finds at its start, as bits: 1 rounding is not to nearest, 2 an exception is
+ * unmasked, 4 MXCSR is not 0x1f80 (a new thread's), 8 the x87 control word is not 0x037f. */
+static intptr_t fp_env_faults(void)
+{
+    intptr_t faults = 0;
+    if (fegetround() != FE_TONEAREST)
+        faults |= 1;
+    if (fegetexcept() != 0)
+        faults |= 2;
+#if defined(__x86_64__)
+    if (__builtin_ia32_stmxcsr() != 0x1f80)
+        faults |= 4;
+    uint16_t cw;
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    if (cw != 0x037f)
+        faults |= 8;
+#endif
+    return faults;
+}
+
+/* Leaves the environment as far from the default as it can: rounding upward, division by
+ * zero unmasked, and (x86-64) flush-to-zero. */
+static void fp_env_dirty(void)
+{
+    fesetround(FE_UPWARD);
+    feenableexcept(FE_DIVBYZERO);
+#if defined(__x86_64__)
+    __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8000);
+#endif
+}
+
+/* Reports what it found at its start (fp_env_faults); with arg 1, dirties it afterwards. */
+intptr_t spn_test_fp_probe(void *arg)
+{
+    intptr_t faults = fp_env_faults();
+    if ((intptr_t) arg & 1)
+        fp_env_dirty();
+    return faults;
+}
+
+/* A task with an environment of its own (rounding downward) that runs `arg` children inline,
+ * each a dirtying probe: through the lazy path, and (every other one, retained first) through
+ * run_inline. Returns the children's faults | 16 if the parent did not find its own
+ * environment after a join. */
+intptr_t spn_test_fp_inline_children(void *arg)
+{
+    long children = (long) (intptr_t) arg;
+    fesetround(FE_DOWNWARD);
+    intptr_t faults = 0;
+    for (long i = 0; i < children; i++) {
+        spn_task_t *child;
+        if (spn_spawn(spn_test_fp_probe, (void *) 1, &child) != SPN_OK)
+            return -1;
+        int retained = (int) (i & 1);
+        if (retained && spn_retain(child) != SPN_OK)
+            return -1;
+        intptr_t r;
+        if (spn_join(child, &r) != SPN_OK)
+            return -1;
+        if (retained && spn_detach(child) != SPN_OK)
+            return -1;
+        faults |= r;
+        if (fegetround() != FE_DOWNWARD || fegetexcept() != 0)
+            faults |= 16;
+    }
+    fesetround(FE_TONEAREST);
+    return faults;
+}

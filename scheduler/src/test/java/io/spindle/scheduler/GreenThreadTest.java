@@ -11,11 +11,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -243,33 +240,6 @@ class GreenThreadTest {
     void theApiRefusesCallsOffAWorkerWithANamedResult() {
         try (Spindle ignored = Spindle.builder().workers(1).build()) { // the scheduler library is loaded
             assertEquals(1, OffWorker.INSTANCE.spn_test_api_off_worker());
-        }
-    }
-
-    /** A recursion that outgrows its 16 KiB green stack, in a forked JVM: a message, not a corruption. */
-    @Test
-    @Timeout(120)
-    void stackExhaustionEndsWithAClearMessage() throws Exception {
-        List<String> command = List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:-CreateCoredumpOnCrash",
-                "-cp", System.getProperty("java.class.path"), Overflow.class.getName());
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertNotEquals(0, p.exitValue(), out);
-        assertTrue(out.contains("green thread stack overflow"), out);
-        assertTrue(out.contains("16384-byte stack"), out);
-        assertFalse(out.contains("SURVIVED"), out);
-    }
-
-    public static final class Overflow {
-        public static void main(String[] args) {
-            try (Spindle spindle = Spindle.builder().workers(1).greenStackSize(16 * 1024).build()) {
-                long depth = args.length > 0 ? Long.parseLong(args[0]) : 10_000;
-                spindle.spawn(fn("spn_test_overflow"), depth).join();
-                System.out.println("SURVIVED");
-            }
         }
     }
 }
