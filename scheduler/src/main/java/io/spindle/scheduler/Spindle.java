@@ -248,11 +248,14 @@ public final class Spindle implements AutoCloseable {
      * that the workers finish together; a chunk runs its tasks one after another on one green
      * thread. A task that parks or yields hands the rest of its chunk on, so tasks of a batch
      * may wait for each other as freely as separately spawned ones.
+     *
+     * <p>No arguments give a group that is already done with no results, even after close:
+     * nothing is queued, so there is nothing to refuse.
      */
     public TaskGroup spawnAll(NativeFunction fn, long[] args) {
         long address = requireFunction(fn);
         Objects.requireNonNull(args, "args");
-        if (args.length == 0) throw new IllegalArgumentException("spawnAll needs at least one argument");
+        if (args.length == 0) return TaskGroup.empty(this); // like invokeAll of nothing
         if (args.length > MAX_BATCH) {
             throw new IllegalArgumentException("spawnAll takes at most " + MAX_BATCH + " tasks (one native block of results), got " + args.length);
         }

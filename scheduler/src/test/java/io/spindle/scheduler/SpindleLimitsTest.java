@@ -111,4 +111,23 @@ class SpindleLimitsTest {
             return tasks.count();
         }
     }
+
+    @Test
+    void anEmptyBatchIsDoneAtOnceWithNoResults() throws Exception {
+        Spindle spindle = Spindle.builder().workers(1).build();
+        TaskGroup none = spindle.spawnAll(SpindleTest.RETURN_ARG, new long[0]);
+        assertTrue(none.isDone());
+        assertEquals(0, none.size());
+        assertArrayEquals(new long[0], none.join());
+        assertArrayEquals(new long[0], none.join(java.time.Duration.ZERO));
+        var future = none.toCompletableFuture();
+        assertTrue(future.isDone() && !future.isCompletedExceptionally());
+        assertArrayEquals(new long[0], future.get());
+        assertTrue(none.toString().contains("done"), none.toString());
+        spindle.close();
+        // It owns nothing native: still answers after close, and so does a new one (as invokeAll of nothing).
+        assertArrayEquals(new long[0], none.join());
+        assertArrayEquals(new long[0], spindle.spawnAll(SpindleTest.RETURN_ARG, new long[0]).join());
+        assertThrows(NullPointerException.class, () -> spindle.spawnAll(SpindleTest.RETURN_ARG, null));
+    }
 }
