@@ -112,6 +112,26 @@ class SpindleLimitsTest {
         }
     }
 
+    /**
+     * Workers are raw threads: born with glibc's internal signals 32 and 33 blocked like every
+     * asynchronous signal (what a stray one does then is the runtime's SignalsTest).
+     */
+    @Test
+    void workersAreBornWithGlibcsInternalSignalsBlocked() throws Exception {
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            for (int tid : spindle.workerTids()) {
+                long blocked = 0;
+                for (String line : Files.readAllLines(Path.of("/proc/self/task/" + tid + "/status"))) {
+                    if (line.startsWith("SigBlk:")) blocked = Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                }
+                long internal = 1L << 31 | 1L << 32; // signals 32 and 33: bits n - 1
+                assertEquals(internal, blocked & internal, "worker " + tid + " SigBlk " + Long.toHexString(blocked));
+                assertEquals(0, blocked & (1L << 10), "SIGSEGV stays deliverable (hs_err reports)");
+            }
+            assertEquals(3, spindle.spawn(SpindleTest.RETURN_ARG, 3).join());
+        }
+    }
+
     @Test
     void anEmptyBatchIsDoneAtOnceWithNoResults() throws Exception {
         Spindle spindle = Spindle.builder().workers(1).build();
