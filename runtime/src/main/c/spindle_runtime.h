@@ -125,7 +125,9 @@ void spn_tcb_prepare(void *tcb);
 /* New thread side, first thing it does: rseq, ctype tables, robust list, tid fix-up. */
 void spn_tcb_adopt(void *tcb);
 int32_t *spn_tcb_tid_word(void *tcb);
-/* Blocks every asynchronous signal; leaves the synchronous fault signals deliverable. */
+/* Blocks every asynchronous signal, glibc's internal 32 and 33 included (raw rt_sigprocmask);
+ * leaves the synchronous fault signals deliverable. old_sigset: a sigset_t (the kernel uses
+ * its first 8 bytes). */
 void spn_block_async_signals(void *old_sigset);
 void spn_restore_signals(const void *old_sigset);
 

@@ -132,8 +132,9 @@ int spn_thread_start(spn_fn fn, void *arg, size_t stack_size, int use_cache,
     t->use_cache = use_cache;
     spn_tcb_prepare(tcb);
 
-    /* Born with every asynchronous signal blocked: the JVM's handlers must never run on a
-     * thread HotSpot does not know. The child inherits this mask; we restore ours. */
+    /* Born with every asynchronous signal blocked, glibc's internal 32 and 33 too: neither
+     * the JVM's handlers nor glibc's may run on a thread they do not know (tls.c says what
+     * a stray 32 or 33 would do). The child inherits this mask; we restore ours. */
     sigset_t old;
     spn_block_async_signals(&old);
     int tid = clone(thread_entry, (void *) t, THREAD_FLAGS, t, t->tid_word, tcb, t->tid_word);

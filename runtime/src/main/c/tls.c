@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -267,24 +268,31 @@ void spn_tcb_adopt(void *tcb)
 
 /* ---- signals --------------------------------------------------------------------------- */
 
+/*
+ * The mask is set with the raw rt_sigprocmask system call, on the kernel's signal set (one
+ * bit per signal, signal n at bit n - 1): glibc's sigfillset, sigaddset and pthread_sigmask
+ * all leave out its internal signals 32 (SIGCANCEL) and 33 (SIGSETXID), and a raw thread
+ * must have those blocked too. glibc sends them only to threads on its list, which raw
+ * threads are not on, so blocked they lose nothing; deliverable, a stray one sent by this
+ * process runs glibc's handler on a thread glibc does not know: 33's setxid handler
+ * dereferences the absent request and crashes the JVM, 32 with no handler installed yet
+ * kills the process. Blocked, a stray one stays pending until the thread ends. The caller's
+ * own mask is changed only around clone, as pthread_create does.
+ */
+#define SIGNAL_BIT(n) (UINT64_C(1) << ((n) - 1))
+
 void spn_block_async_signals(void *old_sigset)
 {
-    sigset_t async;
-    sigfillset(&async);
     /* Synchronous fault signals stay deliverable: a faulting task must reach HotSpot's
      * handler (hs_err report), never die silently with the signal blocked. */
-    sigdelset(&async, SIGSEGV);
-    sigdelset(&async, SIGBUS);
-    sigdelset(&async, SIGFPE);
-    sigdelset(&async, SIGILL);
-    sigdelset(&async, SIGTRAP);
-    sigdelset(&async, SIGSYS);
-    pthread_sigmask(SIG_BLOCK, &async, (sigset_t *) old_sigset);
+    uint64_t async = ~(SIGNAL_BIT(SIGSEGV) | SIGNAL_BIT(SIGBUS) | SIGNAL_BIT(SIGFPE)
+                       | SIGNAL_BIT(SIGILL) | SIGNAL_BIT(SIGTRAP) | SIGNAL_BIT(SIGSYS));
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &async, old_sigset, sizeof async);
 }
 
 void spn_restore_signals(const void *old_sigset)
 {
-    pthread_sigmask(SIG_SETMASK, (const sigset_t *) old_sigset, NULL);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old_sigset, NULL, sizeof(uint64_t));
 }
 
 pid_t spn_gettid(void)

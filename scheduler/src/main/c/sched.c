@@ -176,9 +176,20 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
 
 /* ---- rings -------------------------------------------------------------------------------- */
 
+/*
+ * The most slots a ring may have: Java reaches a ring through one direct-buffer view, which
+ * ends at 2 GiB, and a slot is 16 bytes (Spindle.MAX_RING_CAPACITY says the same).
+ */
+#define SPN_RING_MAX_CAPACITY (INT64_C(1) << 26)
+
+/*
+ * Every slot's sequence starts at its index, so the whole ring is written here and is
+ * resident from the start (1 GiB at the largest). glibc serves a block this large with a
+ * mapping of its own, so spn_ring_destroy's free gives it back to the kernel at once.
+ */
 SPN_EXPORT struct spn_ring *spn_ring_create(int64_t capacity)
 {
-    if (capacity < 2 || (capacity & (capacity - 1)) != 0)
+    if (capacity < 2 || capacity > SPN_RING_MAX_CAPACITY || (capacity & (capacity - 1)) != 0)
         return NULL;
     size_t size = sizeof(struct spn_ring) + (size_t) capacity * sizeof(struct spn_ring_slot);
     struct spn_ring *r = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
@@ -803,35 +814,29 @@ static int64_t guard_budget(void)
 SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spin_ns,
                                 int64_t green_stack_size, struct spn_sched **out)
 {
-    if (nworkers < 1 || spin_ns < 0 || green_stack_size < 4096)
+    /* Every argument is checked before anything is allocated: EINVAL means bad input,
+     * ENOMEM an allocation that failed (and was undone). */
+    if (nworkers < 1 || spin_ns < 0 || green_stack_size < 4096 || ring_capacity < 2
+        || ring_capacity > SPN_RING_MAX_CAPACITY || (ring_capacity & (ring_capacity - 1)) != 0)
         return EINVAL;
     size_t size = sizeof(struct spn_sched) + (size_t) nworkers * sizeof(struct spn_worker_stats);
     struct spn_sched *s = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
     if (!s)
         return ENOMEM;
+    /* Zeroed first, so spn_sched_destroy can undo whatever part of the set-up was done. */
     memset(s, 0, size);
-    struct spn_ring *submit = spn_ring_create(ring_capacity);
-    struct spn_ring *completions = spn_ring_create(COMPLETION_RING_CAPACITY);
-    if (!submit || !completions) {
-        spn_ring_destroy(submit);
-        spn_ring_destroy(completions);
-        free(s);
-        return submit ? ENOMEM : EINVAL;
-    }
+    s->nworkers = nworkers;
+    s->spin_ns = spin_ns;
+    s->submit = (int64_t) spn_ring_create(ring_capacity);
+    s->completions = (int64_t) spn_ring_create(COMPLETION_RING_CAPACITY);
     size_t workers_size = (size_t) nworkers * sizeof(struct spn_worker);
     struct spn_worker *workers = aligned_alloc(SPN_CACHE_LINE, (workers_size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
-    if (!workers) {
-        spn_ring_destroy(submit);
-        spn_ring_destroy(completions);
-        free(s);
+    s->workers = (int64_t) workers;
+    if (!s->submit || !s->completions || !workers) {
+        spn_sched_destroy(s);
         return ENOMEM;
     }
     memset(workers, 0, workers_size);
-    s->submit = (int64_t) submit;
-    s->completions = (int64_t) completions;
-    s->spin_ns = spin_ns;
-    s->nworkers = nworkers;
-    s->workers = (int64_t) workers;
     for (int i = 0; i < nworkers; i++) {
         s->stats[i].index = i;
         workers[i].sched = s;
@@ -860,6 +865,9 @@ SPN_EXPORT void spn_sched_shutdown(struct spn_sched *s, int mode)
 /* Only after every worker was joined and the poller stopped. */
 SPN_EXPORT void spn_sched_destroy(struct spn_sched *s)
 {
+    /* Also undoes a spn_sched_create that failed half-way: each part may still be 0. */
+    if (!s)
+        return;
     /* Descriptors in the workers' caches live in the chunks unmapped below. */
     spn_fiber_runtime_destroy(s);
     free((void *) s->workers);

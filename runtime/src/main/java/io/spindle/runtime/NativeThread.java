@@ -15,9 +15,10 @@ import java.util.concurrent.TimeoutException;
  * when it exits ({@code CLONE_CHILD_CLEARTID}), which is what {@link #join()} waits for.
  *
  * <p>What the thread may do: any libc call a pthread may make (malloc, stdio, errno,
- * mutexes, ctype, sched_getcpu). It is born with every asynchronous signal blocked and the
- * fault signals (SEGV, BUS, FPE, ILL, TRAP, SYS) deliverable, so a crash still produces
- * HotSpot's hs_err report. What it may not do: call Java (no JNA callbacks: HotSpot cannot
+ * mutexes, ctype, sched_getcpu). It is born with every asynchronous signal blocked (glibc's
+ * internal 32 and 33 included: a stray one stays pending) and the fault signals (SEGV, BUS,
+ * FPE, ILL, TRAP, SYS) deliverable, so a crash still produces HotSpot's hs_err report. What
+ * it may not do: be cancelled with {@code pthread_cancel}, call Java (no JNA callbacks: HotSpot cannot
  * attach it), expect {@code setuid()} to reach it, rely on TLS destructors, or rely on a
  * thread-local's initial value when the TCB cache is on (a reused TCB keeps the values the
  * previous raw thread left; this is what keeps glibc's malloc cache from leaking).

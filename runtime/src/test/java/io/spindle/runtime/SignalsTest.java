@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -67,6 +68,52 @@ class SignalsTest {
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(143, p.exitValue(), "128 + SIGTERM: " + rest);
         assertTrue(rest.contains("HOOK JOINED 28"), "the shutdown hook stopped and joined the threads: " + rest);
+    }
+
+    /**
+     * glibc's internal signals, 32 (SIGCANCEL) and 33 (SIGSETXID), which glibc's own mask calls
+     * will not block: a raw thread is born with them blocked, so a stray one sent with tgkill
+     * from this process (what glibc's senders do) stays pending and the thread runs on. While
+     * they were deliverable, 33 crashed the JVM in glibc's setxid handler and 32 killed it
+     * (the victim gives 32 the default action it has in a JVM started from a shell).
+     */
+    @Test
+    @Timeout(120)
+    void aStrayGlibcInternalSignalStaysPendingOnARawThread(@TempDir Path dir) throws Exception {
+        for (int signal : new int[] {32, 33}) {
+            Process p = ForkedJvm.builder(SignalVictim.class, List.of("-XX:ErrorFile=" + dir + "/hs_err_%p.log",
+                    "-XX:-CreateCoredumpOnCrash"), "stray", Integer.toString(signal)).directory(dir.toFile()).start();
+            CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> readAll(p));
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                fail("signal " + signal + ": the victim hung; output: " + output.getNow(""));
+            }
+            String out = output.get(10, TimeUnit.SECONDS);
+            assertEquals(0, p.exitValue(), "signal " + signal + " did not end the JVM: " + out);
+            long blocked = hexField(out, "SIGBLK ");
+            assertTrue((blocked & bit(32)) != 0 && (blocked & bit(33)) != 0,
+                    "32 and 33 are blocked on the raw thread: SigBlk " + Long.toHexString(blocked));
+            assertTrue((hexField(out, "SIGPND ") & bit(signal)) != 0, "signal " + signal + " is pending, not delivered: " + out);
+            assertTrue(out.contains("JOINED 7"), "the thread ran on and returned: " + out);
+        }
+    }
+
+    private static long bit(int signal) {
+        return 1L << (signal - 1);
+    }
+
+    private static long hexField(String output, String prefix) {
+        return output.lines().filter(l -> l.startsWith(prefix)).findFirst()
+                .map(l -> Long.parseUnsignedLong(l.substring(prefix.length()).trim(), 16))
+                .orElseThrow(() -> new AssertionError("no " + prefix + "line in: " + output));
+    }
+
+    private static String readAll(Process p) {
+        try {
+            return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test

@@ -62,6 +62,16 @@ abstract class Handle {
         this.spindle = spindle;
     }
 
+    /**
+     * For a handle with no native part (an empty batch), once its outcome is on the heap:
+     * marked released first, so the release rule never calls {@link #releaseNative()}.
+     */
+    final void settleWithoutNativePart(int finalOutcome) {
+        RELEASED.setVolatile(this, 1);
+        COPYING.setVolatile(this, 1);
+        outcome = finalOutcome;
+    }
+
     // ---- what each kind of handle provides ------------------------------------------------------
 
     /** The buffer and offset of the state word. */

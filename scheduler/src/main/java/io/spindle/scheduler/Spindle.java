@@ -32,6 +32,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntConsumer;
 
 import static io.spindle.scheduler.internal.Layout.*;
 import static io.spindle.scheduler.internal.Memory.INTS;
@@ -65,7 +66,12 @@ import static io.spindle.scheduler.internal.Memory.LONGS;
  */
 public final class Spindle implements AutoCloseable {
     public static final int DEFAULT_RING_CAPACITY = 16_384;
-    public static final int MAX_RING_CAPACITY = 1 << 30;
+    /**
+     * The most submission-ring slots: 2^26, a 1 GiB ring. A slot is 16 bytes and Java reaches
+     * the ring through one direct-buffer view, which cannot exceed 2 GiB ({@code int}
+     * offsets), so 2^27 slots would not fit a view.
+     */
+    public static final int MAX_RING_CAPACITY = 1 << 26;
     public static final int MAX_WORKERS = 1024;
     public static final Duration DEFAULT_SPIN = Duration.ofNanos(50_000);
     public static final long DEFAULT_GREEN_STACK_SIZE = 64 * 1024;
@@ -129,23 +135,49 @@ public final class Spindle implements AutoCloseable {
         this.stageThreads = Thread.ofVirtual().name(name + "-stage-", 0).factory();
         long[] out = new long[1];
         int err = SchedNative.spn_sched_create(workerCount, ringCapacity, spin.toNanos(), b.greenStackSize, out);
-        if (err != 0) throw new IllegalStateException("could not create the scheduler (errno " + err + ")");
-        this.sched = out[0];
-        this.control = Memory.map(sched, SCHED_HEADER_SIZE + (long) workerCount * STATS_SIZE);
-        this.submissions = new OffHeapRing((long) LONGS.get(control, SCHED_SUBMIT));
-        this.pool = new DescriptorPool(sched, control);
-        this.poller = new CompletionPoller(sched, name + "-completions", this::spaceFreed);
-        this.poller.start();
-        this.workers = new NativeThread[workerCount];
-        NativeThread.Builder threads = NativeThread.builder().stackSize(b.workerStackSize);
-        NativeFunction workerMain = NativeFunction.of(SchedNative.LIBRARY, "spn_worker_main");
-        for (int i = 0; i < workerCount; i++) {
-            workers[i] = threads.start(workerMain, SchedNative.spn_sched_worker(sched, i));
+        if (err != 0) {
+            throw new IllegalStateException("could not create the scheduler for " + workerCount + " workers and a ring of "
+                    + ringCapacity + " slots: " + RuntimeNative.spn_strerror(err) + " (errno " + err + ")");
         }
-        // Raw threads should not be running native code while the JVM tears itself down (exit
-        // handlers and library destructors run then): cancel, and wait a bounded time.
-        this.shutdownHook = new Thread(this::atExit, name + "-shutdown");
-        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        this.sched = out[0];
+        this.workers = new NativeThread[workerCount];
+        // From here on every step can fail (no memory, no thread): what was made so far is
+        // undone, so a failed build leaves no native memory, mapping or thread behind.
+        CompletionPoller startedPoller = null;
+        try {
+            this.control = Memory.map(sched, SCHED_HEADER_SIZE + (long) workerCount * STATS_SIZE);
+            this.submissions = new OffHeapRing((long) LONGS.get(control, SCHED_SUBMIT));
+            this.pool = new DescriptorPool(sched, control);
+            this.poller = new CompletionPoller(sched, name + "-completions", this::spaceFreed);
+            this.poller.start();
+            startedPoller = poller;
+            NativeThread.Builder threads = NativeThread.builder().stackSize(b.workerStackSize);
+            NativeFunction workerMain = NativeFunction.of(SchedNative.LIBRARY, "spn_worker_main");
+            for (int i = 0; i < workerCount; i++) {
+                workers[i] = threads.start(workerMain, SchedNative.spn_sched_worker(sched, i));
+                b.afterWorkerStarted.accept(i);
+            }
+            // Raw threads should not be running native code while the JVM tears itself down
+            // (exit handlers and library destructors run then): cancel, and wait a bounded time.
+            this.shutdownHook = new Thread(this::atExit, name + "-shutdown");
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
+        } catch (RuntimeException | Error e) {
+            undoPartialConstruction(startedPoller);
+            throw e;
+        }
+    }
+
+    /**
+     * A constructor that failed after spn_sched_create: stops the workers it started (nothing
+     * was accepted, so cancelling loses no task), then the poller, then frees the scheduler.
+     * The shutdown hook is the last step, so it is never registered when this runs.
+     */
+    private void undoPartialConstruction(CompletionPoller startedPoller) {
+        if (submissions != null) submissions.close();
+        SchedNative.spn_sched_shutdown(sched, SHUTDOWN_CANCEL);
+        for (NativeThread w : workers) if (w != null) w.join();
+        if (startedPoller != null) startedPoller.stopAndJoin();
+        SchedNative.spn_sched_destroy(sched);
     }
 
     public static Builder builder() {
@@ -242,11 +274,14 @@ public final class Spindle implements AutoCloseable {
      * that the workers finish together; a chunk runs its tasks one after another on one green
      * thread. A task that parks or yields hands the rest of its chunk on, so tasks of a batch
      * may wait for each other as freely as separately spawned ones.
+     *
+     * <p>No arguments give a group that is already done with no results, even after close:
+     * nothing is queued, so there is nothing to refuse.
      */
     public TaskGroup spawnAll(NativeFunction fn, long[] args) {
         long address = requireFunction(fn);
         Objects.requireNonNull(args, "args");
-        if (args.length == 0) throw new IllegalArgumentException("spawnAll needs at least one argument");
+        if (args.length == 0) return TaskGroup.empty(this); // like invokeAll of nothing
         if (args.length > MAX_BATCH) {
             throw new IllegalArgumentException("spawnAll takes at most " + MAX_BATCH + " tasks (one native block of results), got " + args.length);
         }
@@ -725,6 +760,8 @@ public final class Spindle implements AutoCloseable {
         private long greenStackSize = DEFAULT_GREEN_STACK_SIZE;
         private Duration terminationTimeout = DEFAULT_TERMINATION_TIMEOUT;
         private String name;
+        // Tests: a fault injected after the worker of that index started (see SpindleLimitsTest).
+        IntConsumer afterWorkerStarted = index -> {};
 
         private Builder() {}
 
@@ -737,10 +774,16 @@ public final class Spindle implements AutoCloseable {
             return this;
         }
 
-        /** Submission ring slots: a power of two from 2 to 2^30 (default 16384). */
+        /**
+         * Submission ring slots: a power of two from 2 to {@link #MAX_RING_CAPACITY} (2^26;
+         * default 16384). Each slot is 16 bytes, all written when the runtime is built: the
+         * largest ring is 1 GiB of resident memory.
+         */
         public Builder ringCapacity(int capacity) {
             if (capacity < 2 || capacity > MAX_RING_CAPACITY || Integer.bitCount(capacity) != 1) {
-                throw new IllegalArgumentException("ring capacity must be a power of two between 2 and 2^30, was " + capacity);
+                throw new IllegalArgumentException("ring capacity must be a power of two between 2 and 2^26 ("
+                        + MAX_RING_CAPACITY + " slots of 16 bytes: the ring must fit one 2 GiB direct-buffer view), was "
+                        + capacity);
             }
             this.ringCapacity = capacity;
             return this;

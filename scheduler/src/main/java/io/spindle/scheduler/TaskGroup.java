@@ -39,6 +39,21 @@ public final class TaskGroup extends Handle {
         this.refused = refused;
     }
 
+    /** An empty batch: done at once with no results, and nothing native to wait on or free. */
+    private TaskGroup(Spindle spindle) {
+        super(spindle);
+        this.address = 0;
+        this.buffer = null;
+        this.size = 0;
+        this.refused = 0;
+        this.results = new long[0];
+        settleWithoutNativePart(STATE_DONE); // after results: outcome publishes them
+    }
+
+    static TaskGroup empty(Spindle spindle) {
+        return new TaskGroup(spindle);
+    }
+
     public int size() {
         return size;
     }

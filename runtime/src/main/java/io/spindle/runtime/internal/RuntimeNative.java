@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
  * mapping with primitives only, no {@code Structure} per call. Every function that can fail
  * returns 0 or an errno value.
  *
- * <p>Loading the class loads the library (from the classpath, where the build put it) and
+ * <p>Loading the class loads the library (from the classpath, where the build put it, through
+ * {@link NativeLoader} so that crash reports and /proc/self/maps name it) and
  * runs the start-up self-check: a process where glibc's TLS layout is not what the runtime
  * expects gets an {@link IllegalStateException} here, before any raw thread exists.
  */
@@ -24,7 +25,7 @@ public final class RuntimeNative {
     public static final NativeLibrary LIBRARY;
 
     static {
-        LIBRARY = NativeLibrary.getInstance(LIBRARY_NAME);
+        LIBRARY = NativeLoader.load(LIBRARY_NAME, RuntimeNative.class); // under its own name, not jna*.tmp
         Native.register(RuntimeNative.class, LIBRARY);
         byte[] message = new byte[512];
         int err = spn_runtime_init(message, message.length);

@@ -2,6 +2,7 @@ package io.spindle.scheduler.internal;
 
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
+import io.spindle.runtime.internal.NativeLoader;
 
 /**
  * JNA direct mapping of {@code libspindle_scheduler.so} ({@code sched.c}). <b>Internal.</b>
@@ -14,7 +15,8 @@ public final class SchedNative {
     public static final NativeLibrary LIBRARY;
 
     static {
-        LIBRARY = NativeLibrary.getInstance(LIBRARY_NAME);
+        // Under its own name, not jna*.tmp, and RTLD_GLOBAL: task libraries resolve spn_* against it.
+        LIBRARY = NativeLoader.load(LIBRARY_NAME, SchedNative.class);
         Native.register(SchedNative.class, LIBRARY);
     }
 
