@@ -271,6 +271,12 @@ static size_t append_code(char *buf, size_t at, size_t cap, uintptr_t address)
     return append_number(buf, at, cap, address - (uintptr_t) info.dli_fbase, 16);
 }
 
+/* The same words for Java, which names the tasks it leaves running at close (Spindle.java). */
+SPN_EXPORT int spn_symbolize(int64_t address, char *out, int capacity)
+{
+    return capacity > 0 ? (int) append_code(out, 0, (size_t) capacity, (uintptr_t) address) : 0;
+}
+
 /* The first worker to report owns the process's last words; another one that overflows
  * meanwhile waits for the abort, and a fault inside the report itself ends at once. */
 static struct spn_worker *_Atomic reporting;

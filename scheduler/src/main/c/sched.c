@@ -57,7 +57,6 @@
 #include "ring.h"
 #include "worker.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -884,23 +883,6 @@ SPN_EXPORT int64_t spn_sched_running_fn(struct spn_sched *s, int i)
     struct spn_fiber *f = __atomic_load_n(&worker_at(s, i)->current, __ATOMIC_ACQUIRE);
     struct spn_task *t = f ? __atomic_load_n(&f->task, __ATOMIC_ACQUIRE) : NULL;
     return t ? __atomic_load_n(&t->fn, __ATOMIC_RELAXED) : 0;
-}
-
-/* "libfoo.so:decode+0x1c" (or "libfoo.so+0x1234" without a symbol) for an address of a
- * loaded library, into out; returns its length, 0 if the address is in none. */
-SPN_EXPORT int spn_symbolize(int64_t address, char *out, int capacity)
-{
-    Dl_info info;
-    if (capacity <= 0 || !dladdr((void *) (intptr_t) address, &info) || !info.dli_fname)
-        return 0;
-    const char *file = strrchr(info.dli_fname, '/');
-    file = file ? file + 1 : info.dli_fname;
-    int n = info.dli_sname
-        ? snprintf(out, (size_t) capacity, "%s:%s+0x%lx", file, info.dli_sname,
-                   (unsigned long) (address - (int64_t) (intptr_t) info.dli_saddr))
-        : snprintf(out, (size_t) capacity, "%s+0x%lx", file,
-                   (unsigned long) (address - (int64_t) (intptr_t) info.dli_fbase));
-    return n < 0 ? 0 : n >= capacity ? capacity - 1 : n;
 }
 
 SPN_EXPORT struct spn_worker_stats *spn_sched_worker(struct spn_sched *s, int index)

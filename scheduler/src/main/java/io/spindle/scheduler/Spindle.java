@@ -683,7 +683,7 @@ public final class Spindle implements AutoCloseable {
                 + " last of them ends, and never while one may still use it.");
     }
 
-    /** "libfoo.so:decode+0x1c" for a function address, as far as the dynamic linker knows it. */
+    /** "decode+0x1c in libfoo.so" for a function address, as far as the dynamic linker knows it. */
     static String describeFunction(long address) {
         byte[] buf = new byte[512];
         int n = SchedNative.spn_symbolize(address, buf, buf.length);
