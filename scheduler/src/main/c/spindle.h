@@ -23,6 +23,15 @@
  *  - Every handle from spn_spawn (or spn_retain) is given back exactly once: by spn_join
  *    (which also returns the result) or by spn_detach (the result is not wanted), or handed
  *    to Java (Spindle.adopt), which then owns it.
+ *  - MISUSE is refused, never carried out: a handle names one life of its task's
+ *    descriptor (a generation beside its reference count, checked and dropped by one cas),
+ *    so giving a reference back twice (a second spn_join or spn_detach), using it after
+ *    that, retaining it after that, joining the caller's own task (spn_current(): it would
+ *    wait for ever), giving back a reference a Java Task holds, or passing a value that is
+ *    no handle of this runtime returns SPN_E_INVALID and touches no task, in particular not
+ *    the one that lives in that descriptor now. Two green threads joining one reference at
+ *    once is a race in the caller: one of them gets SPN_E_INVALID (it may have waited for
+ *    the descriptor's next task meanwhile, but it changes nothing of it).
  *  - MIGRATION: a green thread that has started stays on the worker it started on until it
  *    ends. Compiled code may keep the address of a thread-local (errno is one) across a
  *    call, so moving a started green thread to another kernel thread would break it. Only
@@ -73,7 +82,7 @@ typedef intptr_t (*spn_task_fn)(void *arg);
 typedef enum spn_result {
     SPN_OK = 0,
     SPN_E_NOT_ON_WORKER = 1, /* called from a thread that is not a Spindle worker */
-    SPN_E_INVALID = 2,       /* a null function, a null or foreign handle */
+    SPN_E_INVALID = 2,       /* a null function, or a handle that is no live reference (see MISUSE) */
     SPN_E_NO_MEMORY = 3,     /* no task descriptor could be allocated (4 M live tasks) */
     SPN_E_CANCELLED = 4,     /* the joined task was cancelled by shutdownNow() before it started */
     SPN_E_NO_STACK = 5,      /* the joined task could not start: no stack could be mapped
@@ -93,7 +102,8 @@ SPN_API int spn_join(spn_task_t *task, intptr_t *result);
 
 /* Another reference to the same task, for a second joiner (say, every green thread that
  * waits on one gate task): each reference is given back once, by spn_join or spn_detach.
- * The caller must hold a reference while it retains. */
+ * The caller must hold a reference (its own, or one a Java Task holds) while it retains;
+ * SPN_E_NO_MEMORY past 4 M references to one task. */
 SPN_API int spn_retain(spn_task_t *task);
 
 /* Gives a handle back without waiting: the task runs on, its result is dropped. */
@@ -105,9 +115,9 @@ SPN_API int spn_yield(void);
 /* The index of the worker running the caller (0..workers-1), or -1 off a worker. */
 SPN_API int spn_worker_id(void);
 
-/* The task the caller is running, or NULL off a worker. Not a handle: do not join it. The
- * tasks of a batch (Spindle.spawnAll) run in chunks, a few after one another on one green
- * thread, and those of one chunk see the chunk's descriptor here. */
+/* The task the caller is running, or NULL off a worker: its name, not a reference (joining
+ * it is refused). The tasks of a batch (Spindle.spawnAll) run in chunks, a few after one
+ * another on one green thread, and those of one chunk see the chunk's name here. */
 SPN_API spn_task_t *spn_current(void);
 
 /* "SPN_E_CANCELLED" and a sentence, for any spn_result value. */
