@@ -374,7 +374,7 @@ int spn_join(spn_task_t *handle, intptr_t *result)
             /* Lazy task creation: nobody took it, so it is just a call. If the run and this
              * handle are its only owners (no spn_retain, no Java Task), both are ours now and
              * nobody else can see it: finish it without atomics. */
-            if (__atomic_load_n(&t->refs, __ATOMIC_ACQUIRE) == (SPN_REF_RUN | SPN_REF_HANDLE)) {
+            if ((uint32_t) __atomic_load_n(&t->owners, __ATOMIC_ACQUIRE) == (SPN_REF_RUN | SPN_REF_HANDLE)) {
                 spn_fp_env parent_env = spn_fp_env_enter_task();
                 intptr_t r = ((spn_task_fn) t->fn)((void *) t->arg);
                 spn_fp_env_leave_inline(parent_env);

@@ -373,7 +373,9 @@ void spn_task_free(struct spn_worker *w, struct spn_task *t)
 /* The run's reference: dropped by the worker when the task ends. */
 static void release_run(struct spn_worker *w, struct spn_task *t)
 {
-    if (__atomic_sub_fetch(&t->refs, SPN_REF_RUN, __ATOMIC_ACQ_REL) == 0)
+    /* On the whole word, as the handles' cas is: one size of atomic access to it. refs is at
+     * least SPN_REF_RUN here, so the subtraction never borrows from gen. */
+    if ((uint32_t) __atomic_sub_fetch(&t->owners, SPN_REF_RUN, __ATOMIC_ACQ_REL) == 0)
         spn_task_free(w, t);
 }
 

@@ -675,7 +675,7 @@ public final class Spindle implements AutoCloseable {
                 exit();
             }
         }
-        if (isTerminated()) return; // ended while we looked
+        if (isTerminated() || running.isEmpty()) return; // ended while we looked
         reportedLeftBehind = true;
         System.err.println("[spindle] " + name + ": " + what + " waited " + Duration.ofNanos(waitedNanos)
                 + " and " + running.size() + " task(s) still run: " + String.join("; ", running)

@@ -154,9 +154,12 @@ public final class DescriptorPool {
         return (int) INTS.getVolatile(chunk(index), offset(index) + TASK_GEN);
     }
 
-    /** Returns a descriptor that was never published (its offer was refused). */
+    /** Returns a descriptor that was never published (its offer was refused): nobody owns it. */
     public void discard(int index) {
-        push(chunk(index), offset(index), index);
+        ByteBuffer chunk = chunk(index);
+        int offset = offset(index);
+        INTS.set(chunk, offset + TASK_REFS, 0); // its life ends unseen: no handle may name it
+        push(chunk, offset, index);
     }
 
     private void push(ByteBuffer chunk, int offset, int index) {
@@ -193,7 +196,7 @@ public final class DescriptorPool {
 
     /** Descriptors still owned (refs > 0) and their final word, for the tombstones at close. */
     public int refs(int index) {
-        return (int) INTS.getVolatile(chunk(index), offset(index) + TASK_REFS);
+        return (int) (long) LONGS.getVolatile(chunk(index), offset(index) + TASK_OWNERS);
     }
 
     public int state(int index) {
