@@ -168,6 +168,8 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
     case SPN_L_SCHED_SPACE_WAITERS: return offsetof(struct spn_sched, space_waiters);
     case SPN_L_SCHED_SPACE_SIGNALLED: return offsetof(struct spn_sched, space_signalled);
     case SPN_L_COMPLETION_SPACE: return SPN_COMPLETION_SPACE;
+    case SPN_L_SCHED_SPACE_SEQ: return offsetof(struct spn_sched, space_seq);
+    case SPN_L_SCHED_SPACE_PARKERS: return offsetof(struct spn_sched, space_parkers);
     case SPN_L_KEY_COUNT: return SPN_L_KEY_COUNT;
     }
     return -1;
@@ -509,17 +511,28 @@ static int submissions_pending(struct spn_sched *s)
     return !ring_is_drained((struct spn_ring *) s->submit);
 }
 
-/* Java producers wait for a free submission slot (Spindle.offer): tell them through the
- * completion poller, once per batch of frees. Delicate dance: the producer counts itself in
- * space_waiters (seq-cst) and then looks at the consumer index again; we moved the consumer
- * index with a seq-cst cas before this seq-cst load. Either it sees our slot free, or we
- * see it waiting. */
+/* Java producers wait for a free submission slot (Spindle.offerWhenSpaceFrees): wake them,
+ * once until one of them resets space_signalled and looks again. Platform threads sleep on
+ * space_seq; virtual threads (which must not sleep in native code) hear it from the poller.
+ * Delicate dance: the producer counts itself in space_waiters, reads space_seq, resets
+ * space_signalled and looks at the consumer index again (seq-cst); we moved the consumer
+ * index with a seq-cst cas before this seq-cst load. Either its look sees our free slot, or
+ * we see it waiting and either win the cas (and bump space_seq past the epoch it read) or
+ * lose it to a waker that bumps space_seq after the reset, so after that read too. */
+static void wake_space_waiters(struct spn_sched *s)
+{
+    xadd(&s->space_seq, 1);
+    futex_wake(&s->space_seq, INT_MAX);
+    if (lv_i32(&s->space_parkers) > 0)
+        tell_poller(s, SPN_COMPLETION_SPACE);
+}
+
 static inline void space_freed(struct spn_sched *s)
 {
     if (__builtin_expect(__atomic_load_n(&s->space_waiters, __ATOMIC_SEQ_CST) > 0, 0)) {
         int32_t expected = 0;
         if (__atomic_compare_exchange_n(&s->space_signalled, &expected, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-            tell_poller(s, SPN_COMPLETION_SPACE);
+            wake_space_waiters(s);
     }
 }
 
@@ -708,6 +721,18 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
 
 /* ---- Java's side of parking and joining --------------------------------------------------- */
 
+/* A platform-thread producer at a full ring sleeps until space_seq moves past epoch. */
+SPN_EXPORT void spn_space_wait(struct spn_sched *s, uint32_t epoch)
+{
+    futex_wait(&s->space_seq, epoch, NULL); /* a spurious return only makes it look again */
+}
+
+/* close(): producers asleep at the full ring must see it closed. */
+SPN_EXPORT void spn_space_wake_all(struct spn_sched *s)
+{
+    wake_space_waiters(s);
+}
+
 /* A Java submitter saw a sleeper and no spinner, and took nspinning from 0 to 1. */
 SPN_EXPORT void spn_sched_wake_one(struct spn_sched *s)
 {
@@ -795,6 +820,13 @@ SPN_EXPORT void spn_poller_stop(struct spn_sched *s)
 
 SPN_EXPORT void spn_sched_destroy(struct spn_sched *s);
 
+/* CPUs this process may run on (its affinity mask), not the machine's. */
+static int usable_cpus(void)
+{
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 2;
+}
+
 /* The guard-page budget for green-thread stacks: an eighth of the mapping limit.
  * SPINDLE_GUARD_BUDGET overrides it, for tests of unguarded stacks. */
 static int64_t guard_budget(void)
@@ -827,7 +859,10 @@ SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spi
     /* Zeroed first, so spn_sched_destroy can undo whatever part of the set-up was done. */
     memset(s, 0, size);
     s->nworkers = nworkers;
-    s->spin_ns = spin_ns;
+    /* Spinning waits for work another CPU may submit meanwhile; on one CPU nothing else runs
+     * while a worker spins, so the spin only delays the producer it waits for (Go's runtime
+     * spins only when ncpu > 1, for the same reason). */
+    s->spin_ns = usable_cpus() > 1 ? spin_ns : 0;
     s->submit = (int64_t) spn_ring_create(ring_capacity);
     s->completions = (int64_t) spn_ring_create(COMPLETION_RING_CAPACITY);
     size_t workers_size = (size_t) nworkers * sizeof(struct spn_worker);

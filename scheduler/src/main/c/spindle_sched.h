@@ -186,7 +186,7 @@ struct spn_worker_stats {
  * pool_head(8b), pad(56b) |
  * nspinning(4b), nparked(4b), wake_rotor(4b), shutdown(4b), pad(48b) |
  * poller_sleeping(4b), poller_seq(4b), poller_stop(4b), pad(52b) |
- * space_waiters(4b), space_signalled(4b), pad(56b) |
+ * space_waiters(4b), space_signalled(4b), space_seq(4b), space_parkers(4b), pad(48b) |
  * chunks[SPN_POOL_MAX_CHUNKS] (8b each) | stats[nworkers] (64b each)
  *
  * Each worker sleeps on a futex word of its own (struct spn_worker, worker.h), so a wake-up
@@ -228,9 +228,13 @@ struct spn_sched {
     int32_t poller_stop;
     char pad3[52];
 
-    int32_t space_waiters;   /* Java producers waiting for a free submission slot */
-    int32_t space_signalled; /* an SPN_COMPLETION_SPACE is on its way to the poller */
-    char pad4[56];
+    /* Java producers waiting for a free submission slot: platform threads sleep on space_seq,
+     * virtual threads (space_parkers of them) park until the poller hears SPACE. */
+    int32_t space_waiters;
+    int32_t space_signalled; /* a wake-up for them is on its way: the next one waits for a reset */
+    uint32_t space_seq;
+    int32_t space_parkers;
+    char pad4[48];
 
     int64_t chunks[SPN_POOL_MAX_CHUNKS];
     struct spn_worker_stats stats[];
@@ -294,6 +298,8 @@ enum spn_layout_key {
     SPN_L_SCHED_SPACE_WAITERS,
     SPN_L_SCHED_SPACE_SIGNALLED,
     SPN_L_COMPLETION_SPACE,
+    SPN_L_SCHED_SPACE_SEQ,
+    SPN_L_SCHED_SPACE_PARKERS,
     SPN_L_KEY_COUNT
 };
 

@@ -39,7 +39,7 @@ class SmokeTest {
         }
         System.out.println("smoke: " + results.size() + " runs of " + benchmarks);
         assertEquals(Set.of(
-                "io.spindle.benchmarks.BatchBenchmark", "io.spindle.benchmarks.Crc32cWorkloadBenchmark",
+                "io.spindle.benchmarks.BackpressureBenchmark", "io.spindle.benchmarks.BatchBenchmark", "io.spindle.benchmarks.Crc32cWorkloadBenchmark",
                 "io.spindle.benchmarks.ForkJoinFibBenchmark", "io.spindle.benchmarks.NativeCallBenchmark",
                 "io.spindle.benchmarks.QueueBenchmark", "io.spindle.benchmarks.RoundTripBenchmark",
                 "io.spindle.benchmarks.SpawnJoinBenchmark", "io.spindle.benchmarks.ThreadSpawnBenchmark",

@@ -76,8 +76,8 @@ public final class Spindle implements AutoCloseable {
     public static final Duration DEFAULT_SPIN = Duration.ofNanos(50_000);
     public static final long DEFAULT_GREEN_STACK_SIZE = 64 * 1024;
     public static final Duration DEFAULT_TERMINATION_TIMEOUT = Duration.ofSeconds(10);
-    /** The most tasks one {@link #spawnAll} takes: their results fit one direct buffer. */
-    public static final int MAX_BATCH = (Integer.MAX_VALUE - GROUP_RESULTS) / 8;
+    /** The most tasks one {@link #spawnAll} takes: their results and marks fit one direct buffer. */
+    public static final int MAX_BATCH = (Integer.MAX_VALUE - GROUP_RESULTS) / 9;
     static final int BATCH_CHUNK_MAX = 64;
     static final int BATCH_CHUNKS_PER_WORKER = 16;
 
@@ -244,6 +244,7 @@ public final class Spindle implements AutoCloseable {
         enterOrReject();
         try {
             int index = acquireDescriptor();
+            if (index < 0) throw new RejectedExecutionException(name + " is closed");
             prepare(index, address, arg, 0, 0, REF_RUN);
             submit(index, true);
         } finally {
@@ -256,6 +257,7 @@ public final class Spindle implements AutoCloseable {
         enterOrReject();
         try {
             int index = wait ? acquireDescriptor() : pool.tryAcquire();
+            if (index < 0 && wait) throw new RejectedExecutionException(name + " is closed");
             if (index < 0) return null;
             // Owners: the run, and the handle, which the Java Task holds.
             int gen = prepare(index, address, arg, 0, 0, REF_RUN | REF_HANDLE | REF_JAVA);
@@ -297,6 +299,7 @@ public final class Spindle implements AutoCloseable {
                 // Sized by what is left: the last chunks are small, so the workers end together.
                 int end = accepted + batchChunk(args.length - accepted);
                 int index = acquireDescriptor();
+                if (index < 0) break; // closed meanwhile
                 prepare(index, address, end, group, accepted, 0); // a chunk: no handle, no run count
                 if (offer(index, true) != OffHeapRing.OFFERED) {
                     pool.discard(index);
@@ -389,11 +392,11 @@ public final class Spindle implements AutoCloseable {
         return pool.begin(index, refs);
     }
 
-    /** A free descriptor; waits while all 4 M are in use, until the runtime closes. */
+    /** A free descriptor; waits while all 4 M are in use; -1 once the runtime closes. */
     private int acquireDescriptor() {
         int index = pool.tryAcquire();
         for (int attempt = 0; index < 0; attempt++) {
-            if (submissions.isClosed()) throw new RejectedExecutionException(name + " is closed");
+            if (submissions.isClosed()) return -1;
             DescriptorPool.backOff(attempt);
             index = pool.tryAcquire();
         }
@@ -418,9 +421,10 @@ public final class Spindle implements AutoCloseable {
 
     /**
      * OFFERED, CLOSED, or FULL (only when !wait). A producer that finds the ring full spins
-     * briefly, then sleeps until a worker takes a task from it: the worker tells the
-     * completion poller, which unparks the waiting producers ({@link #spaceFreed}). So a full
-     * ring costs its producers the time the workers need to make room, not a fixed sleep.
+     * briefly, then sleeps until a worker takes a task from it: the worker wakes it (a futex
+     * for a platform thread; for a virtual thread, which must not block in native code,
+     * through the completion poller, {@link #spaceFreed}). So a full ring costs its producers
+     * the time the workers need to make room, not a fixed sleep.
      */
     private int offer(int index, boolean wait) {
         long address = pool.address(index);
@@ -436,33 +440,46 @@ public final class Spindle implements AutoCloseable {
 
     /**
      * Delicate dance with the workers (sched.c, space_freed): we count ourselves in
-     * space_waiters, fence, then offer again; a worker moves the consumer index (a seq-cst
-     * cas), then reads space_waiters. Either our offer sees the free slot, or the worker sees
-     * us and has the poller unpark us. Spawns are not interruptible: an interrupt is kept.
+     * space_waiters, read space_seq, reset space_signalled, fence, then offer again; a worker
+     * moves the consumer index (a seq-cst cas), then reads space_waiters. Either our offer
+     * sees the free slot, or the worker sees us and moves space_seq past what we read. Spawns
+     * are not interruptible: an interrupt is kept.
      */
     private int offerWhenSpaceFrees(long address) {
         Thread me = Thread.currentThread();
-        spaceWaiters.add(me);
+        boolean parks = me.isVirtual();
+        if (parks) {
+            spaceWaiters.add(me);
+            INTS.getAndAdd(control, SCHED_SPACE_PARKERS, 1);
+        }
         INTS.getAndAdd(control, SCHED_SPACE_WAITERS, 1);
         boolean interrupted = false;
         try {
             while (true) {
+                int epoch = (int) INTS.getVolatile(control, SCHED_SPACE_SEQ);
+                INTS.setVolatile(control, SCHED_SPACE_SIGNALLED, 0); // the next free signals again
                 VarHandle.fullFence();
                 int r = submissions.offer(address);
                 if (r != OffHeapRing.FULL) return r;
-                LockSupport.park(this);
-                interrupted |= Thread.interrupted();
+                if (parks) {
+                    LockSupport.park(this);
+                    interrupted |= Thread.interrupted();
+                } else {
+                    SchedNative.spn_space_wait(sched, epoch);
+                }
             }
         } finally {
             INTS.getAndAdd(control, SCHED_SPACE_WAITERS, -1);
-            spaceWaiters.remove(me);
+            if (parks) {
+                INTS.getAndAdd(control, SCHED_SPACE_PARKERS, -1);
+                spaceWaiters.remove(me);
+            }
             if (interrupted) me.interrupt();
         }
     }
 
-    /** The poller's turn in the dance: a worker freed a slot while producers slept. */
+    /** The poller's part: a worker freed a slot while virtual-thread producers were parked. */
     private void spaceFreed() {
-        INTS.setVolatile(control, SCHED_SPACE_SIGNALLED, 0); // before the unparks: a later free signals again
         for (Thread waiter : spaceWaiters) LockSupport.unpark(waiter);
     }
 
@@ -634,7 +651,8 @@ public final class Spindle implements AutoCloseable {
             if (tombstones != null) return; // terminated already: nothing native left to tell
             if (first) {
                 submissions.close(); // every offer from now on is refused
-                for (Thread waiter : spaceWaiters) LockSupport.unpark(waiter); // they see CLOSED
+                SchedNative.spn_space_wake_all(sched); // producers at a full ring see it closed
+                for (Thread waiter : spaceWaiters) LockSupport.unpark(waiter);
             }
             SchedNative.spn_sched_shutdown(sched, mode); // a close() followed by shutdownNow() escalates
             if (first) Thread.ofPlatform().daemon().name(name + "-terminator").start(this::terminate);

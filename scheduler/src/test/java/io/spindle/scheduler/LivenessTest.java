@@ -133,34 +133,51 @@ class LivenessTest {
     }
 
     /**
-     * A producer that finds the ring full sleeps until a worker makes room (WAITING, not a
-     * timed back-off), and is woken when it does; then many tasks through a ring of two.
+     * A producer that finds the ring full sleeps until a worker makes room (no timed
+     * back-off: it does not wake while it waits), and is woken when a worker does; a
+     * platform thread sleeps in the kernel, a virtual thread parks. Then many tasks through a
+     * ring of two.
      */
     @Test
     @Timeout(120)
     void aProducerAtAFullRingSleepsUntilAWorkerMakesRoom() throws Exception {
-        Memory gate = SchedTestLib.zeroed(8);
         try (Spindle spindle = Spindle.builder().workers(1).ringCapacity(2).build()) {
-            Task blocker = spindle.spawn(SpindleTest.WAIT_GATE, gate);
-            await("the worker took the blocker", () -> spindle.submissions.size() == 0 && spindle.stats().stacks() > 0);
-            List<Task> queued = new ArrayList<>();
-            for (int i = 0; i < 2; i++) queued.add(spindle.spawn(SpindleTest.RETURN_ARG, i));
-            AtomicReference<Task> late = new AtomicReference<>();
-            Thread producer = Thread.ofPlatform().start(() -> late.set(spindle.spawn(SpindleTest.RETURN_ARG, 99)));
-            await("the producer sleeps untimed at the full ring", () -> producer.getState() == Thread.State.WAITING);
-            SpindleTest.open(gate);
-            producer.join(TimeUnit.SECONDS.toMillis(30));
-            assertFalse(producer.isAlive(), "the producer was never woken");
-            assertEquals(99, late.get().join());
-            assertEquals(7, blocker.join());
-            for (int i = 0; i < 2; i++) assertEquals(i, queued.get(i).join());
+            for (boolean virtual : new boolean[] {false, true}) {
+                Memory gate = SchedTestLib.zeroed(8);
+                Task blocker = spindle.spawn(SpindleTest.WAIT_GATE, gate);
+                await("the worker took the blocker", () -> spindle.submissions.size() == 0 && spindle.stats().stacks() > 0);
+                List<Task> queued = new ArrayList<>();
+                for (int i = 0; i < 2; i++) queued.add(spindle.spawn(SpindleTest.RETURN_ARG, i));
+                AtomicReference<Task> late = new AtomicReference<>();
+                String name = virtual ? "bp-virtual" : "bp-platform";
+                Thread producer = (virtual ? Thread.ofVirtual() : Thread.ofPlatform()).name(name)
+                        .start(() -> late.set(spindle.spawn(SpindleTest.RETURN_ARG, 99)));
+                await("the producer waits for room", () -> (int) INTS.getVolatile(spindle.control, Layout.SCHED_SPACE_WAITERS) == 1);
+                if (virtual) {
+                    await("parked, untimed", () -> producer.getState() == Thread.State.WAITING);
+                } else {
+                    // Asleep in the kernel, and it stays asleep: a timed back-off would wake again and again.
+                    int tid = SchedTestLib.tidOf(name);
+                    long before = SchedTestLib.voluntarySwitches(tid);
+                    Thread.sleep(300);
+                    assertEquals(before, SchedTestLib.voluntarySwitches(tid), "the waiting producer woke while the ring stayed full");
+                    assertEquals('S', SchedTestLib.threadState(tid));
+                }
+                SpindleTest.open(gate);
+                producer.join(TimeUnit.SECONDS.toMillis(30));
+                assertFalse(producer.isAlive(), "the producer was never woken");
+                assertEquals(99, late.get().join());
+                assertEquals(7, blocker.join());
+                for (int i = 0; i < 2; i++) assertEquals(i, queued.get(i).join());
+            }
 
             int producers = 2, each = 20_000;
             Memory slots = SchedTestLib.zeroed(4L * producers * each);
             List<Thread> threads = new ArrayList<>();
             for (int p = 0; p < producers; p++) {
                 long first = Pointer.nativeValue(slots) + 4L * p * each;
-                threads.add(Thread.ofPlatform().start(() -> {
+                Thread.Builder kind = p == 0 ? Thread.ofPlatform() : Thread.ofVirtual();
+                threads.add(kind.start(() -> {
                     for (int i = 0; i < each; i++) spindle.execute(SpindleConcurrencyTest.INCREMENT, first + 4L * i);
                 }));
             }

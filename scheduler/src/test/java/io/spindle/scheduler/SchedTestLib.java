@@ -40,6 +40,30 @@ final class SchedTestLib {
         return m;
     }
 
+    /** The kernel's tid of this JVM's thread named {@code name} (its comm, 15 characters at most). */
+    static int tidOf(String name) throws IOException {
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                if (Files.readString(t.resolve("comm")).strip().equals(name)) return Integer.parseInt(t.getFileName().toString());
+            }
+        }
+        throw new AssertionError("no thread named " + name);
+    }
+
+    /** How often one thread of this process gave up its CPU of its own accord (slept). */
+    static long voluntarySwitches(int tid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/task/" + tid + "/status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:")) return Long.parseLong(line.split("\\s+")[1]);
+        }
+        throw new AssertionError("no voluntary_ctxt_switches for thread " + tid);
+    }
+
+    /** One thread's state letter in stat(5): R, S, D, ... */
+    static char threadState(int tid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/self/task/" + tid + "/stat"));
+        return stat.charAt(stat.lastIndexOf(')') + 2);
+    }
+
     /** utime + stime of one thread of this process, in clock ticks. */
     static long cpuTicks(int tid) throws IOException {
         String stat = Files.readString(Path.of("/proc/self/task/" + tid + "/stat"));

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -52,10 +53,12 @@ class SpindleConcurrencyTest {
         AtomicBoolean stopGc = new AtomicBoolean();
         Thread gcThread = null;
         if (gc) {
+            // A full GC every few milliseconds: safepoints that stop the producers anywhere,
+            // mid-offer too. Back to back they would leave one CPU to the collector alone.
             gcThread = Thread.ofPlatform().daemon().start(() -> {
                 while (!stopGc.get()) {
                     System.gc();
-                    Thread.onSpinWait();
+                    LockSupport.parkNanos(2_000_000);
                 }
             });
         }

@@ -70,16 +70,6 @@ public final class DescriptorPool {
         }
     }
 
-    /** A free descriptor; waits (spin, then park with back-off) while all 4 M are in use. */
-    public int acquire() {
-        int index = tryAcquire();
-        for (int attempt = 0; index < 0; attempt++) {
-            backOff(attempt);
-            index = tryAcquire();
-        }
-        return index;
-    }
-
     /** Spin a little, then yield, then sleep up to 1 ms: for waits no one will signal. */
     public static void backOff(int attempt) {
         if (attempt < 64) Thread.onSpinWait();

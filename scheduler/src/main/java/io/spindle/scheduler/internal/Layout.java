@@ -29,7 +29,8 @@ public final class Layout {
         POOL_CHUNK(Layout.POOL_CHUNK), RING_CLOSED_BIT(Layout.RING_CLOSED), TASK_GROUP_END(Layout.TASK_GROUP_END),
         TASK_GEN(Layout.TASK_GEN), TASK_OWNERS(Layout.TASK_OWNERS), REF_RUN(Layout.REF_RUN),
         REF_HANDLE(Layout.REF_HANDLE), REF_JAVA(Layout.REF_JAVA), SCHED_SPACE_WAITERS(Layout.SCHED_SPACE_WAITERS),
-        SCHED_SPACE_SIGNALLED(Layout.SCHED_SPACE_SIGNALLED), COMPLETION_SPACE(Layout.COMPLETION_SPACE);
+        SCHED_SPACE_SIGNALLED(Layout.SCHED_SPACE_SIGNALLED), COMPLETION_SPACE(Layout.COMPLETION_SPACE),
+        SCHED_SPACE_SEQ(Layout.SCHED_SPACE_SEQ), SCHED_SPACE_PARKERS(Layout.SCHED_SPACE_PARKERS);
 
         final long expected;
 
@@ -80,6 +81,8 @@ public final class Layout {
     public static final int SCHED_SHUTDOWN = 140;
     public static final int SCHED_SPACE_WAITERS = 256;
     public static final int SCHED_SPACE_SIGNALLED = 260;
+    public static final int SCHED_SPACE_SEQ = 264;
+    public static final int SCHED_SPACE_PARKERS = 268;
     public static final int SCHED_CHUNKS = 320;
     public static final int SCHED_STATS = 320 + 8 * 1024;
     public static final int SCHED_HEADER_SIZE = SCHED_STATS;

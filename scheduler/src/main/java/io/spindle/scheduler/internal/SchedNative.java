@@ -32,6 +32,8 @@ public final class SchedNative {
     public static native void spn_sched_destroy(long sched);
     public static native long spn_sched_worker(long sched, int index);
     public static native void spn_sched_wake_one(long sched);
+    public static native void spn_space_wait(long sched, int epoch);
+    public static native void spn_space_wake_all(long sched);
     public static native long spn_sched_running_fn(long sched, int worker);
     public static native int spn_symbolize(long address, byte[] out, int capacity);
 
