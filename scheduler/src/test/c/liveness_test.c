@@ -75,13 +75,23 @@ static intptr_t busy_child(void *arg)
     return spn_worker_id();
 }
 
-/* Spawn one child, compute as long as it does, join: 1 if another worker took the child. */
+struct only_child {
+    int64_t go; /* Java sets it once every other worker sleeps */
+    int64_t ms;
+};
+
+/* Spawn one child, compute as long as it does, join: 1 if another worker took the child.
+ * It spawns only when Java says the other workers are asleep, so that only spn_spawn's own
+ * wake-up can bring one of them to the child. */
 intptr_t spn_test_spawn_one_compute_join(void *arg)
 {
+    struct only_child *c = arg;
+    while (!__atomic_load_n(&c->go, __ATOMIC_ACQUIRE)) {
+    }
     spn_task_t *child;
-    if (spn_spawn(busy_child, arg, &child) != SPN_OK)
+    if (spn_spawn(busy_child, (void *) (intptr_t) c->ms, &child) != SPN_OK)
         return -1;
-    busy_ms((long) (intptr_t) arg);
+    busy_ms((long) c->ms);
     intptr_t child_worker;
     if (spn_join(child, &child_worker) != SPN_OK)
         return -2;

@@ -115,15 +115,20 @@ class LivenessTest {
         return w;
     }
 
-    /** "Spawn one child, compute, join": the idle worker is woken and takes the child. */
+    /** "Spawn one child, compute, join": the sleeping worker is woken and takes the child. */
     @Test
     @Timeout(120)
-    void aParentsOnlyChildIsStolenByAnIdleWorker() {
+    void aParentsOnlyChildIsStolenByAnIdleWorker() throws Exception {
         // Spin time 0: an idle worker parks at once, so only a wake-up can bring it back.
         try (Spindle spindle = Spindle.builder().workers(2).spinTime(Duration.ZERO).build()) {
             int rounds = 5, stolen = 0;
             for (int i = 0; i < rounds; i++) {
-                long r = spindle.spawn(GreenThreadTest.fn("spn_test_spawn_one_compute_join"), 50).join();
+                Memory onlyChild = SchedTestLib.zeroed(16); // struct only_child {go, ms}
+                onlyChild.setLong(8, 50);
+                Task parent = spindle.spawn(GreenThreadTest.fn("spn_test_spawn_one_compute_join"), onlyChild);
+                await("the other worker asleep, the parent running", () -> parked(spindle) == 1 && spindle.stats().stacks() > 0);
+                onlyChild.setLong(0, 1); // now spawn
+                long r = parent.join();
                 assertTrue(r >= 0, "spawn or join failed: " + r);
                 stolen += (int) r;
             }
