@@ -10,9 +10,9 @@
  * steals it. Fork-join recursion therefore costs a deque push and pop per spawn in the
  * common case, not a context switch.
  *
- * Every task starts with the default floating-point environment (worker.h): one from a
- * queue, each member of a batch, and a child run inline, after which its parent gets its own
- * environment back.
+ * Every task that starts on a green thread, from a queue or as a member of a batch, starts
+ * with the default floating-point environment (worker.h); a child run inline is a call on
+ * its parent's green thread and shares its parent's.
  */
 #define _GNU_SOURCE
 #include "spindle.h"
@@ -179,7 +179,7 @@ static void run_batch(struct spn_fiber *f, struct spn_task *t)
             break;
         }
         f->batch_slot = i;
-        spn_fp_env_enter_task(); /* each member is a task of its own */
+        spn_fp_env_reset(); /* each member is a task of its own: a load, not a read and a compare */
         g->results[i] = fn((void *) g->results[i]);
         count_task_run(w);
     }
@@ -229,7 +229,7 @@ void spn_fiber_main(struct spn_fiber *f)
         if (t->group) {
             run_batch(f, t);
         } else {
-            spn_fp_env_enter_task(); /* not what the fiber's last task left */
+            spn_fp_env_reset(); /* not what the fiber's last task left */
             intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
             spn_fiber_check_stack(f);
             count_task_run(f->owner);
@@ -293,9 +293,7 @@ static void switch_out(struct spn_worker *w, struct spn_fiber *f)
 static void run_inline(struct spn_worker *w, struct spn_task *t)
 {
     __atomic_store_n(&t->fiber, (int64_t) w->current, __ATOMIC_RELAXED);
-    spn_fp_env parent_env = spn_fp_env_enter_task();
-    intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
-    spn_fp_env_leave_inline(parent_env);
+    intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg); /* a call: the parent's FP environment */
     if (w->current)
         spn_fiber_check_stack_fast(w->current);
     count_task_run(w);
@@ -334,10 +332,15 @@ int spn_spawn(spn_task_fn fn, void *arg, spn_task_t **out)
         run_inline(w, t); /* the deque is full: no room to defer, so do it now */
         return SPN_OK;
     }
-    /* An idle worker may take it while we go on (Go wakes on every spawn when a worker is
-     * idle): "spawn one, compute, join" then runs in parallel. Two loads when nobody sleeps
-     * or somebody already looks, which is the common case under load. */
-    spn_wakep(s);
+    /* Wake an idle worker to steal only when more than this child is queued: a parent that
+     * joins its only child at once would see it stolen, park and be woken back, a cross-CPU
+     * round trip per spawn (waking on every spawn, as Go does, made spawn + join 10x slower:
+     * 17 -> 150-180 ns). Fork-join recursion queues many and does wake. A lone child that
+     * waits while its parent computes is found by the watcher, an idle worker that looks
+     * every SPN_WATCH_NS while others run (sched.c, park): "spawn one, compute, join" runs
+     * in parallel, a millisecond late at most. */
+    if (__atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED) - __atomic_load_n(&w->deque.top, __ATOMIC_RELAXED) >= 2)
+        spn_wakep(s);
     return SPN_OK;
 }
 
@@ -375,9 +378,7 @@ int spn_join(spn_task_t *handle, intptr_t *result)
              * handle are its only owners (no spn_retain, no Java Task), both are ours now and
              * nobody else can see it: finish it without atomics. */
             if ((uint32_t) __atomic_load_n(&t->owners, __ATOMIC_ACQUIRE) == (SPN_REF_RUN | SPN_REF_HANDLE)) {
-                spn_fp_env parent_env = spn_fp_env_enter_task();
                 intptr_t r = ((spn_task_fn) t->fn)((void *) t->arg);
-                spn_fp_env_leave_inline(parent_env);
                 spn_fiber_check_stack_fast(f);
                 count_task_run(w);
                 if (result)

@@ -654,13 +654,46 @@ static void stop_spinning(struct spn_sched *s)
         spn_wakep(s);
 }
 
-/* Sleeps until woken; returns with the worker counted as spinning again. */
-static void park(struct spn_sched *s, struct spn_worker *w)
+/*
+ * THE WATCHER. A task that spawns a single child and then computes queues no second child,
+ * so its spawn wakes nobody (green.c, spn_spawn), and a worker asleep before that spawn
+ * would sleep through the child. So while any worker is awake (it may be running a task
+ * that spawns), one parked worker, the watcher, sleeps with a timeout and looks at the
+ * deques every SPN_WATCH_NS. When every worker sleeps nobody can spawn, and nobody watches:
+ * an idle runtime costs no CPU. A look costs a few microseconds a millisecond. The role is
+ * taken when a worker parks while another is awake; a worker that sleeps while all do, and
+ * so untimed, is poked awake to take it when a worker is woken for work and nobody watches
+ * (the first wake-up of an idle runtime, or the watcher itself woken for work): one more
+ * FUTEX_WAKE on that transition, none per task.
+ */
+#define SPN_WATCH_NS 1000000
+
+/* Wakes a parked worker other than self without claiming it: it looks once and parks again,
+ * as the watcher now that self is awake. */
+static void poke_for_watcher(struct spn_sched *s, struct spn_worker *self)
+{
+    int n = s->nworkers;
+    uint32_t start = __atomic_fetch_add(&s->wake_rotor, 1, __ATOMIC_RELAXED);
+    for (int k = 0; k < n; k++) {
+        struct spn_worker *w = worker_at(s, (int) ((start + (uint32_t) k) % (uint32_t) n));
+        if (w != self && lv_i32(&w->parked) == SPN_PARKED) {
+            sv_i32(&w->poked, 1);
+            wake_claimed(w); /* not claimed: it counts itself as spinning when it comes out */
+            return;
+        }
+    }
+}
+
+/* Sleeps until woken (or, as the watcher, for SPN_WATCH_NS); returns with the worker counted
+ * as spinning again, and 1 if it was not woken for work (the watcher's timeout, a poke):
+ * then it looks once, without spinning, and sleeps again. */
+static int park(struct spn_sched *s, struct spn_worker *w)
 {
     uint32_t epoch = __atomic_load_n(&w->park_seq, __ATOMIC_ACQUIRE);
     sv_i32(&w->parked, SPN_PARKED);
     xadd(&s->nparked, 1);
     xadd(&s->nspinning, -1);
+    int watch_timed_out = 0;
     /* Delicate dance: we are counted as parked (seq-cst) before this re-check, so a task
      * published after it is seen by its submitter's check of nparked/nspinning, and a green
      * thread readied after it is seen by spn_ready's look at parked. While shutting down we
@@ -668,16 +701,31 @@ static void park(struct spn_sched *s, struct spn_worker *w)
     int shutting_down = lv_i32(&s->shutdown) != SPN_RUNNING;
     if (!work_visible(s) && spn_mpsc_is_empty(&w->ready) && (!shutting_down || w->live_fibers > 0)) {
         stat_inc(&w->stats->parks);
+        int32_t not_watching = 0;
+        int watching = lv_i32(&s->nparked) < s->nworkers
+            && __atomic_compare_exchange_n(&s->watcher, &not_watching, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+        struct timespec tick = to_timespec(SPN_WATCH_NS);
         /* Might be woken up spuriously: that's allowed, the caller looks and parks again. */
-        if (futex_wait(&w->park_seq, epoch, NULL) == 0)
+        int r = futex_wait(&w->park_seq, epoch, watching ? &tick : NULL);
+        int timed_out = r != 0 && errno == ETIMEDOUT;
+        if (r == 0)
             stat_inc(&w->stats->wakeups);
+        if (watching) {
+            sv_i32(&s->watcher, 0);
+            watch_timed_out = timed_out;
+        }
     }
+    int poked = xchg(&w->poked, 0);
     int32_t expected = SPN_PARKED;
-    if (__atomic_compare_exchange_n(&w->parked, &expected, SPN_AWAKE, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+    if (__atomic_compare_exchange_n(&w->parked, &expected, SPN_AWAKE, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
         xadd(&s->nspinning, 1); /* came out on our own */
-    else
+    } else {
         sv_i32(&w->parked, SPN_AWAKE); /* claimed: the waker counted us as spinning */
+        if (lv_i32(&s->watcher) == 0 && lv_i32(&s->nparked) > 1)
+            poke_for_watcher(s, w); /* we go to work: someone else must watch */
+    }
     xadd(&s->nparked, -1);
+    return watch_timed_out || poked;
 }
 
 SPN_EXPORT intptr_t spn_worker_main(void *arg)
@@ -692,8 +740,11 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
     stats->tid = syscall(SYS_gettid);
     int32_t spinning_before = xadd(&s->nspinning, 1); /* a new worker starts by looking */
     for (;;) {
-        /* Spinning: look for work until spin_ns pass without any. */
-        int64_t deadline = spinning_before < max_spinners ? now_ns() + s->spin_ns : 0;
+        /* Spinning: look for work until spin_ns pass without any. A worker whose green threads
+         * wait for tasks running elsewhere spins whatever the others do: those tasks end soon
+         * as a rule (fork-join), and a wake-up from the kernel would put tens of microseconds
+         * on the critical path of every join that had to park. */
+        int64_t deadline = spinning_before < max_spinners || w->live_fibers > 0 ? now_ns() + s->spin_ns : 0;
         struct spn_fiber *f;
         struct spn_task *t;
         for (unsigned i = 1;; i++) {
@@ -705,10 +756,8 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
                 return 0; /* the ring is closed before shutdown is set: nothing more comes */
             }
             cpu_relax();
-            if (deadline == 0 || ((i & 63) == 0 && now_ns() > deadline)) {
-                park(s, w);
-                deadline = now_ns() + s->spin_ns;
-            }
+            if (deadline == 0 || ((i & 63) == 0 && now_ns() > deadline))
+                deadline = park(s, w) ? 0 : now_ns() + s->spin_ns;
         }
         stop_spinning(s);
         /* Running: keep going without touching the spinning count per task. */

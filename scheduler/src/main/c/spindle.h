@@ -50,11 +50,15 @@
  *    its own first and is reported at the next call here; a task that goes further without
  *    calling here writes into another stack before anything can see it. README: "Stacks
  *    and their limits".
- *  - FLOATING POINT: every task starts with the environment of a new thread (round to
- *    nearest, all exceptions masked; x86-64: MXCSR 0x1f80, x87 control word 0x037f; AArch64:
- *    FPCR 0), whether it starts on a recycled green thread, as a member of a batch, or inline
- *    in its parent's spn_join; and the parent finds its own environment again when an inline
- *    child returns. A task may change its environment freely: it is its own.
+ *  - FLOATING POINT: every task that starts on a green thread (from Java, stolen, or as a
+ *    member of a batch) starts with the default environment (round to nearest, all
+ *    exceptions masked; x86-64: MXCSR 0x1f80, x87 control word 0x037f; AArch64: FPCR 0),
+ *    whatever the task before it on that recycled green thread left. A child that runs
+ *    inline in its parent's spn_join is a call on the parent's green thread: it shares the
+ *    parent's environment both ways, as any function call does (resetting and restoring it
+ *    around every inline child cost a third of fork-join fib's time: reading MXCSR is slow).
+ *    A task that changes its environment and wants its children unaffected restores it
+ *    before it spawns.
  *  - Finding these symbols: the scheduler library is loaded with RTLD_GLOBAL (JNA's default)
  *    when the Spindle class loads (Spindle.loadNativeLibrary()), and a task library resolves
  *    spn_* against it: at its first call (lazy binding, the default), or when it is loaded

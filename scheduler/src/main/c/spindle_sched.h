@@ -184,7 +184,7 @@ struct spn_worker_stats {
  * submit(8b), completions(8b), pool_chunk_count(8b), spin_ns(8b), nworkers(4b), pad(4b),
  * workers(8b), fibers(8b), pad(8b) |
  * pool_head(8b), pad(56b) |
- * nspinning(4b), nparked(4b), wake_rotor(4b), shutdown(4b), pad(48b) |
+ * nspinning(4b), nparked(4b), wake_rotor(4b), shutdown(4b), watcher(4b), pad(44b) |
  * poller_sleeping(4b), poller_seq(4b), poller_stop(4b), pad(52b) |
  * space_waiters(4b), space_signalled(4b), space_seq(4b), space_parkers(4b), pad(48b) |
  * chunks[SPN_POOL_MAX_CHUNKS] (8b each) | stats[nworkers] (64b each)
@@ -221,7 +221,8 @@ struct spn_sched {
     int32_t nparked;    /* workers asleep (or about to be) on their own futex */
     uint32_t wake_rotor; /* where the next search for a parked worker starts */
     int32_t shutdown;
-    char pad2[48];
+    int32_t watcher;    /* 1 while a parked worker sleeps with a timeout to look at the deques */
+    char pad2[44];
 
     int32_t poller_sleeping; /* the Java completion poller sleeps on poller_seq */
     uint32_t poller_seq;

@@ -93,7 +93,8 @@ struct spn_worker {
     /* Parking, on a line of its own: wakers on other CPUs write it. */
     int32_t parked __attribute__((aligned(64))); /* enum spn_park */
     uint32_t park_seq;          /* the futex this worker sleeps on; every wake-up bumps it */
-    char pad[56];
+    int32_t poked;              /* woken to take the watcher's place (sched.c), not for work */
+    char pad[52];
     struct spn_deque deque;
     struct spn_mpsc ready;
 };
@@ -139,23 +140,20 @@ static inline void spn_fiber_check_stack_fast(struct spn_fiber *f)
 }
 
 /* ---- the floating-point environment of a task ------------------------------------------
- * Every task starts with the environment a new thread has: round to nearest, every exception
+ * Every task that starts on a green thread (from a queue, or as a member of a batch) starts
+ * with the environment a thread gets when nothing set it: round to nearest, every exception
  * masked, no flush-to-zero (x86-64: MXCSR 0x1f80 and the x87 control word 0x037f; AArch64:
- * FPCR 0). The context switch keeps each fiber's control state, so without this a task would
- * inherit whatever the last task on its recycled fiber, or its inline parent, left behind.
- * The common case costs two reads and a compare (stmxcsr, fnstcw): the loads (ldmxcsr, fldcw)
- * run only when the state differs from what is wanted. */
+ * FPCR 0). The context switch keeps each fiber's control state, so without this a task
+ * would inherit whatever the last task on its recycled fiber left behind. The reset is two
+ * loads (ldmxcsr, fldcw: ~4 ns here), not a read and a compare: reading MXCSR (stmxcsr)
+ * costs ~6 ns on this machine's AMD EPYC, and two reads per inline child took a third of fork-join
+ * fib's samples (perf). For the same reason a child that runs inline in its parent's spn_join is a
+ * call on the parent's green thread and shares its environment, as any function call does
+ * (spindle.h says so). */
 typedef uint64_t spn_fp_env;
 
 #if defined(__x86_64__)
 #define SPN_FP_ENV_DEFAULT (UINT64_C(0x1f80) | UINT64_C(0x037f) << 32)
-
-static inline spn_fp_env spn_fp_env_get(void)
-{
-    uint16_t cw;
-    __asm__ volatile("fnstcw %0" : "=m"(cw));
-    return (uint64_t) __builtin_ia32_stmxcsr() | (uint64_t) cw << 32;
-}
 
 static inline void spn_fp_env_set(spn_fp_env env)
 {
@@ -166,13 +164,6 @@ static inline void spn_fp_env_set(spn_fp_env env)
 #elif defined(__aarch64__)
 #define SPN_FP_ENV_DEFAULT UINT64_C(0)
 
-static inline spn_fp_env spn_fp_env_get(void)
-{
-    uint64_t fpcr;
-    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-    return fpcr;
-}
-
 static inline void spn_fp_env_set(spn_fp_env env)
 {
     __asm__ volatile("msr fpcr, %0" : : "r"(env));
@@ -181,21 +172,10 @@ static inline void spn_fp_env_set(spn_fp_env env)
 #error "no green-thread context switch for this architecture"
 #endif
 
-/* Gives the task about to start the default environment; returns the one it replaced. */
-static inline spn_fp_env spn_fp_env_enter_task(void)
+/* Gives the task about to start the default environment. */
+static inline void spn_fp_env_reset(void)
 {
-    spn_fp_env env = spn_fp_env_get();
-    if (__builtin_expect(env != SPN_FP_ENV_DEFAULT, 0))
-        spn_fp_env_set(SPN_FP_ENV_DEFAULT);
-    return env;
-}
-
-/* After a child that ran inline: the parent gets its own environment back, whatever the
- * child did (a child is a task of its own, not a function the parent called). */
-static inline void spn_fp_env_leave_inline(spn_fp_env parent)
-{
-    if (__builtin_expect(spn_fp_env_get() != parent, 0))
-        spn_fp_env_set(parent);
+    spn_fp_env_set(SPN_FP_ENV_DEFAULT);
 }
 
 /* sched.c, for green.c */

@@ -9,11 +9,12 @@ import java.util.Arrays;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Every task starts with the floating-point environment of a new thread (round to nearest,
- * every exception masked, x86-64 MXCSR 0x1f80 and x87 control word 0x037f), whatever the task
- * before it on the same recycled fiber or its inline parent left. One worker, so that fibers
+ * Every task that starts on a green thread starts with the floating-point environment of a
+ * new thread (round to nearest, every exception masked, x86-64 MXCSR 0x1f80 and x87 control
+ * word 0x037f), whatever the task before it on the same recycled fiber left; a child run
+ * inline in its parent's join is a call and shares its parent's. One worker, so that fibers
  * are recycled. A probe returns bits: 1 rounding, 2 unmasked exceptions, 4 MXCSR, 8 x87
- * control word, 16 (inline parents) the parent's own environment was not back after a join.
+ * control word.
  */
 class FloatingPointEnvironmentTest {
     static final NativeFunction PROBE = SchedTestLib.fn("spn_test_fp_probe");
@@ -44,11 +45,11 @@ class FloatingPointEnvironmentTest {
     }
 
     @Test
-    void childrenRunInlineStartWithTheDefaultAndTheirParentGetsItsOwnBack() {
+    void childrenRunInlineShareTheirParentsAndTheNextTaskStartsWithTheDefault() {
         try (Spindle spindle = Spindle.builder().workers(1).build()) {
-            long faults = spindle.spawn(SchedTestLib.fn("spn_test_fp_inline_children"), TASKS).join();
-            assertEquals(0, faults, "fault bits of the inline children and their parent");
-            // And the parent's own environment did not stay on the fiber for the next task.
+            assertEquals(0, spindle.spawn(SchedTestLib.fn("spn_test_fp_inline_children"), TASKS).join(),
+                    "inline children that did not see their parent's rounding");
+            // The parent left rounding downward on its fiber: the next task must not find it.
             assertEquals(0, spindle.spawn(PROBE, 0).join());
         }
     }

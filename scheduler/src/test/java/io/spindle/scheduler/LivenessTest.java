@@ -64,8 +64,10 @@ class LivenessTest {
     }
 
     /**
-     * A green thread readied by the end of the task it joined wakes its own worker and no
-     * other: eight workers, six of them asleep and idle, none of those six is woken.
+     * A green thread readied by the end of the task it joined wakes its own worker, and no
+     * other for it: eight workers, six of them asleep and idle. At most one of those six is
+     * woken, and only to take over the watcher's role if the joiner's worker had it (sched.c,
+     * THE WATCHER); before the fix all of them were, every time.
      */
     @Test
     @Timeout(120)
@@ -85,9 +87,12 @@ class LivenessTest {
                 int joinerWorker = (int) joiner.join(Duration.ofSeconds(30));
                 assertEquals(7, blocker.join(Duration.ofSeconds(30)));
                 long[] after = quiescent(spindle, workers);
-                for (int w = 0; w < workers; w++) if (w != joinerWorker) othersWoken += after[w] - before[w];
+                long others = 0;
+                for (int w = 0; w < workers; w++) if (w != joinerWorker) others += after[w] - before[w];
+                assertTrue(others <= 1, "round " + round + ": " + others + " idle workers woken");
+                othersWoken += others;
             }
-            assertEquals(0, othersWoken, "wake-ups of workers that had nothing to do, over " + rounds + " rounds");
+            System.out.println("idle workers woken (watcher hand-overs) in " + rounds + " rounds: " + othersWoken);
         }
     }
 
