@@ -420,16 +420,24 @@ int spn_join(spn_task_t *handle, intptr_t *result)
     return state == SPN_TASK_CANCELLED ? SPN_E_CANCELLED : state == SPN_TASK_FAILED ? SPN_E_NO_STACK : SPN_OK;
 }
 
+/* The calling worker, and the descriptor and life a handle names (its life not yet checked). */
+static int decode_on_worker(spn_task_t *handle, struct spn_worker **w, struct spn_task **t, uint32_t *gen)
+{
+    int r = on_worker(w);
+    if (r != SPN_OK)
+        return r;
+    *t = spn_task_of_handle((*w)->sched, handle, gen);
+    return *t ? SPN_OK : SPN_E_INVALID;
+}
+
 int spn_retain(spn_task_t *handle)
 {
     struct spn_worker *w;
-    int r = on_worker(&w);
+    struct spn_task *t;
+    uint32_t gen;
+    int r = decode_on_worker(handle, &w, &t, &gen);
     if (r != SPN_OK)
         return r;
-    uint32_t gen;
-    struct spn_task *t = spn_task_of_handle(w->sched, handle, &gen);
-    if (!t)
-        return SPN_E_INVALID;
     uint64_t owners = __atomic_load_n(&t->owners, __ATOMIC_ACQUIRE);
     for (;;) {
         uint32_t handles = ((uint32_t) owners & SPN_REF_HANDLE_MASK) / SPN_REF_HANDLE;
@@ -447,12 +455,10 @@ int spn_retain(spn_task_t *handle)
 int spn_detach(spn_task_t *handle)
 {
     struct spn_worker *w;
-    int r = on_worker(&w);
-    if (r != SPN_OK)
-        return r;
+    struct spn_task *t;
     uint32_t gen;
-    struct spn_task *t = spn_task_of_handle(w->sched, handle, &gen);
-    return t ? spn_handle_release(w, t, gen) : SPN_E_INVALID;
+    int r = decode_on_worker(handle, &w, &t, &gen);
+    return r != SPN_OK ? r : spn_handle_release(w, t, gen);
 }
 
 int spn_yield(void)

@@ -98,34 +98,26 @@ abstract class Handle {
         return (state & STATE_MASK) >= STATE_DONE;
     }
 
-    /** Waits (timeoutNanos < 0: for ever) for the outcome; copies it. */
+    /** Waits (timeoutNanos < 0: for ever) for the outcome; copies it. Not interruptible. */
     final int await(long timeoutNanos) throws TimeoutException {
-        int o = outcome;
-        if (o != PENDING) return o;
-        if (!spindle.enter()) return outcomeAfterClose();
         try {
-            if (!use()) return outcome;
-            try {
-                if (!isFinal(lvState())) {
-                    if (Thread.currentThread().isVirtual()) awaitParked(timeoutNanos);
-                    else awaitPlatform(timeoutNanos);
-                }
-                return copyOnce();
-            } finally {
-                unuse();
-            }
-        } finally {
-            spindle.exit();
+            return await(timeoutNanos, false);
+        } catch (InterruptedException impossible) {
+            throw new AssertionError(impossible);
         }
     }
 
     /**
-     * Like {@link #await}, but an interrupt ends the wait with InterruptedException (the
-     * handle stays joinable). Platform and virtual threads alike park in Java for this, woken
-     * by the completion poller, since a thread asleep in FUTEX_WAIT does not see interrupts.
+     * As {@link #await(long)}, but an interrupt ends the wait with InterruptedException (the
+     * handle stays joinable). Platform threads too park in Java for this, woken by the
+     * completion poller, since a thread asleep in FUTEX_WAIT does not see interrupts.
      */
     final int awaitInterruptibly(long timeoutNanos) throws InterruptedException, TimeoutException {
         if (Thread.interrupted()) throw new InterruptedException();
+        return await(timeoutNanos, true);
+    }
+
+    private int await(long timeoutNanos, boolean interruptible) throws TimeoutException, InterruptedException {
         int o = outcome;
         if (o != PENDING) return o;
         if (!spindle.enter()) return outcomeAfterClose();
@@ -133,8 +125,11 @@ abstract class Handle {
             if (!use()) return outcome;
             try {
                 if (!isFinal(lvState())) {
-                    if (Thread.currentThread().isVirtual() || !Spindle.spinUntilFinal(stateBuffer(), stateOffset())) {
-                        awaitParked(timeoutNanos, true);
+                    if (Thread.currentThread().isVirtual()) {
+                        awaitParked(timeoutNanos, interruptible); // it must not pin its carrier in native code
+                    } else if (!Spindle.spinUntilFinal(stateBuffer(), stateOffset())) {
+                        if (interruptible) awaitParked(timeoutNanos, true);
+                        else if (waitNative(timeoutNanos) != 0) throw timedOut(timeoutNanos);
                     }
                 }
                 return copyOnce();
@@ -202,11 +197,6 @@ abstract class Handle {
         return future;
     }
 
-    private void awaitPlatform(long timeoutNanos) throws TimeoutException {
-        if (Spindle.spinUntilFinal(stateBuffer(), stateOffset())) return;
-        if (waitNative(timeoutNanos) != 0) throw timedOut(timeoutNanos);
-    }
-
     /**
      * Parks until the poller says the task ended. A virtual thread always waits so: it must
      * not block in native code (it would pin its carrier). An interruptible wait does too.
@@ -222,14 +212,6 @@ abstract class Handle {
         if (!registerJavaWaiter(waiter)) return; // ended meanwhile
         parkUntil(() -> isFinal(lvState()), timeoutNanos, () -> spindle.poller.unregister(waiterKey(), waiter),
                 interruptible);
-    }
-
-    private void awaitParked(long timeoutNanos) throws TimeoutException {
-        try {
-            awaitParked(timeoutNanos, false);
-        } catch (InterruptedException impossible) {
-            throw new AssertionError(impossible);
-        }
     }
 
     /**
