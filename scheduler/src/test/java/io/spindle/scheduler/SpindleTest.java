@@ -78,10 +78,15 @@ class SpindleTest {
         TaskGroup group = spindle.spawnAll(SchedTestLib.fn("spn_test_sleep_ms"), oneMillisecond);
         while (spindle.stats().tasksRun() < 5) Thread.sleep(1);
         long cancelled = spindle.shutdownNow();
-        assertThrows(CancellationException.class, group::join);
+        BatchCancelledException e = assertThrows(BatchCancelledException.class, group::join);
         SpindleStats stats = spindle.stats();
         assertTrue(cancelled > 0 && stats.tasksRun() > 0, stats.toString());
         assertEquals(n, stats.tasksRun() + cancelled, "every task either ran or was cancelled, once: " + stats);
+        // The results of the tasks that ran are kept, and the batch says which never ran.
+        assertEquals(cancelled, e.skipped().cardinality(), e.getMessage());
+        long[] results = e.results();
+        for (int i = 0; i < n; i++) assertEquals(e.ran(i) ? 1 : 0, results[i], "task " + i);
+        assertEquals(e.skipped(), assertThrows(BatchCancelledException.class, group::join).skipped(), "joined twice");
     }
 
     @Test
