@@ -124,6 +124,41 @@ class SpindleConcurrencyTest {
      * wake-up races run on nearly every task. A lost wake-up leaves a task in the ring with
      * every worker asleep: the bounded join then fails the test instead of hanging it.
      */
+    /**
+     * The same for green threads: with no spin window, fork-join tasks whose joins park and
+     * are readied by other workers' completions (each a targeted wake of the owner), while
+     * the workers park, are claimed, watch and are poked as the load comes and goes. A lost
+     * wake-up leaves a green thread parked for ever: the bounded join fails the test.
+     */
+    @ParameterizedTest(name = "{0} workers")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 8})
+    void noWakeUpIsLostForGreenThreadsThatParkAndAreReadied(int workers) throws Exception {
+        try (Spindle spindle = Spindle.builder().workers(workers).spinTime(java.time.Duration.ZERO).build()) {
+            NativeFunction fib = SchedTestLib.fn("spn_test_fib");
+            long arg = GreenThreadTest.fibArg(9, 2); // fib(9) = 34, a spawn per call above 2: short, so workers park often
+            List<Thread> submitters = new ArrayList<>();
+            List<Throwable> failures = new ArrayList<>();
+            for (int p = 0; p < 3; p++) {
+                submitters.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        for (int i = 0; i < 5_000; i++) {
+                            assertEquals(34, spindle.spawn(fib, arg).join(java.time.Duration.ofSeconds(10)));
+                        }
+                    } catch (Throwable t) {
+                        synchronized (failures) {
+                            failures.add(t);
+                        }
+                    }
+                }));
+            }
+            for (Thread t : submitters) t.join();
+            assertEquals(List.of(), failures, "a task was not done within 10 s: lost wake-up. Stats: " + spindle.stats());
+            SpindleStats stats = spindle.stats();
+            System.out.println(workers + " workers, green threads parking: " + stats);
+            assertTrue(stats.parks() > 100 && stats.steals() > 0, "workers parked and stole: " + stats);
+        }
+    }
+
     @Test
     void noWakeUpIsLostWhenWorkersParkAfterEveryTask() throws Exception {
         try (Spindle spindle = Spindle.builder().workers(2).spinTime(java.time.Duration.ZERO).build()) {
