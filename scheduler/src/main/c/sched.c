@@ -170,6 +170,12 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
     case SPN_L_COMPLETION_SPACE: return SPN_COMPLETION_SPACE;
     case SPN_L_SCHED_SPACE_SEQ: return offsetof(struct spn_sched, space_seq);
     case SPN_L_SCHED_SPACE_PARKERS: return offsetof(struct spn_sched, space_parkers);
+    case SPN_L_CALL_SIZE: return sizeof(struct spn_call);
+    case SPN_L_CALL_FN: return offsetof(struct spn_call, fn);
+    case SPN_L_CALL_RET_INT: return offsetof(struct spn_call, ret_int);
+    case SPN_L_CALL_RET_FP: return offsetof(struct spn_call, ret_fp);
+    case SPN_L_CALL_INTS: return offsetof(struct spn_call, ints);
+    case SPN_L_CALL_FPS: return offsetof(struct spn_call, fps);
     case SPN_L_KEY_COUNT: return SPN_L_KEY_COUNT;
     }
     return -1;

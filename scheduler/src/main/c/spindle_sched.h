@@ -152,6 +152,32 @@ static inline uint8_t *spn_group_skipped(struct spn_group *g)
 }
 
 /* ---------------------------------------------------------------------------------------
+ * A typed call (Spindle.call): a C function of any scalar signature, run as the task
+ * spn_call_task(row). Java writes the function and its arguments where the ABI wants them
+ * (integers and pointers in the integer argument registers, in order, already widened to 64
+ * bits as the declared types say; floats and doubles in the vector registers); the worker
+ * loads every one of them, calls, and stores both return registers. Java reads the one the
+ * declared return type names and narrows it. No per-signature code, no interpretation.
+ *
+ * fn(8b), ret_int(8b), ret_fp(8b), pad(40b) | ints[8] (8b each) | fps[8] (8b each)
+ *
+ * x86-64 SysV passes 6 integers and 8 floating-point values in registers, AArch64 8 and 8;
+ * a signature with more (they would go on the stack) is refused in Java. For a float, the
+ * low 32 bits of its slot hold it, as the low half of the register does.
+ * ------------------------------------------------------------------------------------- */
+#define SPN_CALL_INT_REGS 8
+#define SPN_CALL_FP_REGS 8
+
+struct spn_call {
+    int64_t fn;
+    int64_t ret_int; /* rax / x0 */
+    int64_t ret_fp;  /* xmm0 / d0, as raw bits */
+    char pad0[40];
+    int64_t ints[SPN_CALL_INT_REGS];
+    int64_t fps[SPN_CALL_FP_REGS];
+};
+
+/* ---------------------------------------------------------------------------------------
  * The descriptor pool: descriptors live in chunks of SPN_POOL_CHUNK that are allocated as
  * the number of live tasks grows and freed when the runtime closes. Free descriptors form
  * a Treiber stack linked through next_free; the head packs a 32-bit tag (against ABA on
@@ -301,6 +327,12 @@ enum spn_layout_key {
     SPN_L_COMPLETION_SPACE,
     SPN_L_SCHED_SPACE_SEQ,
     SPN_L_SCHED_SPACE_PARKERS,
+    SPN_L_CALL_SIZE,
+    SPN_L_CALL_FN,
+    SPN_L_CALL_RET_INT,
+    SPN_L_CALL_RET_FP,
+    SPN_L_CALL_INTS,
+    SPN_L_CALL_FPS,
     SPN_L_KEY_COUNT
 };
 
@@ -308,5 +340,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "refs is the low half 
 _Static_assert(sizeof(struct spn_task) == 64, "a task descriptor is one cache line");
 _Static_assert(sizeof(struct spn_worker_stats) == 64, "worker counters are one cache line each");
 _Static_assert(sizeof(struct spn_group) == 64, "the group header is one cache line");
+_Static_assert(sizeof(struct spn_call) == 192 && __builtin_offsetof(struct spn_call, ints) == 64
+                   && __builtin_offsetof(struct spn_call, fps) == 128,
+               "call rows: the offsets the assembly of spn_call_task uses");
 
 #endif /* SPINDLE_SCHED_H */

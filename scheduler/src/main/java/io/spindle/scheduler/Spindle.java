@@ -120,6 +120,9 @@ public final class Spindle implements AutoCloseable {
     private volatile boolean reportedLeftBehind;
     private volatile Tombstones tombstones; // set once the native memory is freed
     final Set<TaskGroup> liveGroups = ConcurrentHashMap.newKeySet();
+    // Typed calls and batches whose rows a worker may still use: reachable from here until joined.
+    final Set<Object> liveCallRows = ConcurrentHashMap.newKeySet();
+    private static final NativeFunction CALL_TASK = NativeFunction.of(SchedNative.LIBRARY, "spn_call_task");
     // Producers asleep until a worker frees a slot of the full submission ring.
     private final ConcurrentLinkedQueue<Thread> spaceWaiters = new ConcurrentLinkedQueue<>();
     // Completion stages run here, never on the poller: a stage may block, join or close().
@@ -266,6 +269,67 @@ public final class Spindle implements AutoCloseable {
         } finally {
             exit();
         }
+    }
+
+    /**
+     * Calls an existing C function with its own arguments, on a worker, with no C glue: the
+     * arguments are checked against the function's signature (count, type, range) and
+     * written where the ABI passes them; the worker loads the registers and calls (struct
+     * spn_call in spindle_sched.h). Waits while the ring is full, as {@link #spawn} does.
+     *
+     * <pre>{@code
+     * TypedFunction labs = TypedFunction.of(NativeLibrary.getInstance("c"), "labs", Signature.of(CType.INT64, CType.INT64));
+     * long five = spindle.call(labs, -5L).join();
+     * }</pre>
+     *
+     * @throws IllegalArgumentException for a wrong number of arguments, or one its type
+     *         cannot hold (see {@link CType}); nothing is queued then
+     */
+    public TypedTask call(TypedFunction fn, Object... args) {
+        Objects.requireNonNull(fn, "typed function");
+        Objects.requireNonNull(args, "arguments");
+        com.sun.jna.Memory row = new com.sun.jna.Memory(CALL_SIZE);
+        fn.signature().writeRow(row, fn.address(), args);
+        Task task = spawn(CALL_TASK, Pointer.nativeValue(row), true);
+        TypedTask typed = new TypedTask(this, task, row, fn);
+        liveCallRows.add(typed);
+        return typed;
+    }
+
+    /**
+     * Calls {@code fn} once per row of its argument columns, as one batch: argument k of call
+     * i is {@code columns[k][i]} (a primitive array per argument: see {@link Signature}). The
+     * rows go into one native block (no object, allocation or JNA call per call) and run in
+     * chunks as {@link #spawnAll} runs its tasks; the worker loads each row's registers and
+     * calls {@code fn} directly.
+     *
+     * <pre>{@code
+     * TypedGroup crcs = spindle.callAll(crc32, new long[n], bufferAddresses, lengths);
+     * long[] values = crcs.join();
+     * }</pre>
+     *
+     * @throws IllegalArgumentException for a wrong number of columns, columns of different
+     *         lengths, or an element its argument's type cannot hold; nothing is queued then
+     */
+    public TypedGroup callAll(TypedFunction fn, Object... columns) {
+        Objects.requireNonNull(fn, "typed function");
+        Objects.requireNonNull(columns, "argument columns");
+        int rows = fn.signature().rowCount(columns);
+        if (rows == 0) return new TypedGroup(this, spawnAll(CALL_TASK, new long[0]), null, null, fn);
+        if (rows > MAX_BATCH) throw new IllegalArgumentException("callAll takes at most " + MAX_BATCH + " rows, got " + rows);
+        if ((long) rows * CALL_SIZE > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("callAll takes at most " + Integer.MAX_VALUE / CALL_SIZE + " rows (one block of "
+                    + CALL_SIZE + "-byte rows), got " + rows);
+        }
+        com.sun.jna.Memory block = new com.sun.jna.Memory((long) rows * CALL_SIZE);
+        ByteBuffer view = block.getByteBuffer(0, block.size()).order(ByteOrder.nativeOrder());
+        fn.signature().writeRows(view, fn.address(), columns, rows);
+        long[] rowAddresses = new long[rows];
+        long base = Pointer.nativeValue(block);
+        for (int i = 0; i < rows; i++) rowAddresses[i] = base + (long) i * CALL_SIZE;
+        TypedGroup typed = new TypedGroup(this, spawnAll(CALL_TASK, rowAddresses), block, view, fn);
+        liveCallRows.add(typed);
+        return typed;
     }
 
     /**
@@ -723,6 +787,7 @@ public final class Spindle implements AutoCloseable {
         for (TaskGroup g : liveGroups) g.detachFromNative();
         liveGroups.clear();
         SchedNative.spn_sched_destroy(sched); // 4. rings, descriptors, control block
+        liveCallRows.clear(); // no worker is left to touch a row
         tombstones = t;
         terminated.countDown();
         try {

@@ -30,7 +30,9 @@ public final class Layout {
         TASK_GEN(Layout.TASK_GEN), TASK_OWNERS(Layout.TASK_OWNERS), REF_RUN(Layout.REF_RUN),
         REF_HANDLE(Layout.REF_HANDLE), REF_JAVA(Layout.REF_JAVA), SCHED_SPACE_WAITERS(Layout.SCHED_SPACE_WAITERS),
         SCHED_SPACE_SIGNALLED(Layout.SCHED_SPACE_SIGNALLED), COMPLETION_SPACE(Layout.COMPLETION_SPACE),
-        SCHED_SPACE_SEQ(Layout.SCHED_SPACE_SEQ), SCHED_SPACE_PARKERS(Layout.SCHED_SPACE_PARKERS);
+        SCHED_SPACE_SEQ(Layout.SCHED_SPACE_SEQ), SCHED_SPACE_PARKERS(Layout.SCHED_SPACE_PARKERS),
+        CALL_SIZE(Layout.CALL_SIZE), CALL_FN(Layout.CALL_FN), CALL_RET_INT(Layout.CALL_RET_INT),
+        CALL_RET_FP(Layout.CALL_RET_FP), CALL_INTS(Layout.CALL_INTS), CALL_FPS(Layout.CALL_FPS);
 
         final long expected;
 
@@ -99,6 +101,16 @@ public final class Layout {
     public static final int POOL_CHUNK_SHIFT = 12;
     public static final int POOL_CHUNK = 1 << POOL_CHUNK_SHIFT;
     public static final int POOL_MAX_CHUNKS = 1024;
+
+    // struct spn_call: a typed call's row.
+    public static final int CALL_SIZE = 192;
+    public static final int CALL_FN = 0;
+    public static final int CALL_RET_INT = 8;
+    public static final int CALL_RET_FP = 16;
+    public static final int CALL_INTS = 64;
+    public static final int CALL_FPS = 128;
+    public static final int CALL_INT_SLOTS = 8;
+    public static final int CALL_FP_SLOTS = 8;
 
     // enum spn_task_state and the waiter bits.
     public static final int STATE_MASK = 0xff;

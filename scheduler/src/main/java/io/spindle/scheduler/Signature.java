@@ -1,0 +1,143 @@
+package io.spindle.scheduler;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Platform;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Collectors;
+
+import static io.spindle.scheduler.internal.Layout.*;
+
+/**
+ * A C function's signature: its return type and its arguments, scalars only. Spindle calls
+ * any function with a signature it can describe, with no C glue: the worker loads the
+ * argument registers from a row and calls (spindle_sched.h, struct spn_call). Every argument
+ * must travel in a register: at most {@link #MAX_INTEGER_ARGS} integers and pointers (6 on
+ * x86-64, 8 on AArch64) and {@link #MAX_FLOATING_POINT_ARGS} floats and doubles, in any order.
+ * Structs by value and arguments that would go on the stack are refused when the signature
+ * is made.
+ *
+ * <pre>{@code
+ * Signature compress2 = Signature.of(CType.INT32, CType.POINTER, CType.POINTER, CType.POINTER, CType.UINT64, CType.INT32);
+ * }</pre>
+ */
+public final class Signature {
+    /** Integer and pointer arguments the platform passes in registers. */
+    public static final int MAX_INTEGER_ARGS = Platform.isARM() ? 8 : 6;
+    /** Float and double arguments the platform passes in registers. */
+    public static final int MAX_FLOATING_POINT_ARGS = 8;
+    /** {@code intptr_t fn(void *)}: the untyped task form of {@link Spindle#spawn}, as a signature. */
+    public static final Signature TASK = of(CType.INT64, CType.POINTER);
+
+    private final CType returns;
+    private final CType[] args;
+
+    private Signature(CType returns, CType[] args) {
+        this.returns = returns;
+        this.args = args;
+    }
+
+    /** The signature {@code returns fn(args...)}; IllegalArgumentException naming the rule it breaks. */
+    public static Signature of(CType returns, CType... args) {
+        Objects.requireNonNull(returns, "return type (CType.VOID for none)");
+        Objects.requireNonNull(args, "argument types");
+        int ints = 0, fps = 0;
+        for (int i = 0; i < args.length; i++) {
+            CType a = Objects.requireNonNull(args[i], "argument type " + i);
+            if (a == CType.VOID) throw new IllegalArgumentException("argument " + i + " is VOID: only a return type may be");
+            if (a.isFloatingPoint()) fps++;
+            else ints++;
+        }
+        if (ints > MAX_INTEGER_ARGS || fps > MAX_FLOATING_POINT_ARGS) {
+            throw new IllegalArgumentException("a signature may have at most " + MAX_INTEGER_ARGS + " integer or pointer and "
+                    + MAX_FLOATING_POINT_ARGS + " floating-point arguments here (the ones " + Platform.ARCH
+                    + " passes in registers), this one has " + ints + " and " + fps);
+        }
+        return new Signature(returns, args.clone());
+    }
+
+    public CType returns() {
+        return returns;
+    }
+
+    public List<CType> arguments() {
+        return List.of(args);
+    }
+
+    /** Writes a call's row: the function, then each argument in the register the ABI gives it. */
+    void writeRow(Memory row, long fn, Object[] values) {
+        if (values.length != args.length) {
+            throw new IllegalArgumentException(this + " takes " + args.length + " argument(s), got " + values.length);
+        }
+        row.clear();
+        row.setLong(CALL_FN, fn);
+        int ints = 0, fps = 0;
+        for (int i = 0; i < args.length; i++) {
+            long register = args[i].toRegister(values[i], i);
+            if (args[i].isFloatingPoint()) row.setLong(CALL_FPS + 8L * fps++, register);
+            else row.setLong(CALL_INTS + 8L * ints++, register);
+        }
+    }
+
+    /**
+     * The rows of a batch's argument columns: argument k of row i is {@code columns[k][i]}. A
+     * column is a primitive array its argument's type can take every element of: long[],
+     * int[], short[] or byte[] for an integer type (each element range-checked as
+     * {@link CType} says), long[] of addresses for POINTER, double[] or float[] for FLOAT and
+     * DOUBLE. Every column has as many rows as the first.
+     */
+    int rowCount(Object[] columns) {
+        if (columns.length != args.length) {
+            throw new IllegalArgumentException(this + " takes " + args.length + " argument column(s), got " + columns.length);
+        }
+        if (args.length == 0) throw new IllegalArgumentException(this + " has no argument: a batch needs columns to count its rows");
+        int rows = -1;
+        for (int k = 0; k < columns.length; k++) {
+            Object column = Objects.requireNonNull(columns[k], "argument column " + k);
+            if (!column.getClass().isArray() || !column.getClass().getComponentType().isPrimitive()) {
+                throw new IllegalArgumentException("argument column " + k + " must be a primitive array, not "
+                        + column.getClass().getSimpleName());
+            }
+            int n = java.lang.reflect.Array.getLength(column);
+            if (rows >= 0 && n != rows) {
+                throw new IllegalArgumentException("argument column " + k + " has " + n + " rows, column 0 has " + rows);
+            }
+            rows = n;
+        }
+        return rows;
+    }
+
+    /**
+     * Writes a batch's rows (CALL_SIZE bytes each) into {@code block}: the function in each,
+     * then every argument in its register's slot. Plain Java writes: no JNA call, no object per
+     * row. An element its type cannot hold fails with IllegalArgumentException.
+     */
+    void writeRows(java.nio.ByteBuffer block, long fn, Object[] columns, int rows) {
+        for (int i = 0; i < rows; i++) block.putLong(i * CALL_SIZE + CALL_FN, fn);
+        int ints = 0, fps = 0;
+        for (int k = 0; k < args.length; k++) {
+            CType type = args[k];
+            int slot = type.isFloatingPoint() ? CALL_FPS + 8 * fps++ : CALL_INTS + 8 * ints++;
+            Object column = columns[k];
+            for (int i = 0; i < rows; i++) block.putLong(i * CALL_SIZE + slot, type.toRegister(column, i, k));
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Signature s && s.returns == returns && Arrays.equals(s.args, args);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * returns.hashCode() + Arrays.hashCode(args);
+    }
+
+    @Override
+    public String toString() {
+        return returns.name().toLowerCase() + "(" + Arrays.stream(args).map(a -> a.name().toLowerCase())
+                .collect(Collectors.joining(", ")) + ")";
+    }
+}

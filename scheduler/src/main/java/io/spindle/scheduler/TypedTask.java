@@ -1,0 +1,100 @@
+package io.spindle.scheduler;
+
+import com.sun.jna.Memory;
+
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+
+import static io.spindle.scheduler.internal.Layout.CALL_RET_FP;
+
+/**
+ * A typed call submitted with {@link Spindle#call}: its result as the declared return type
+ * says. Joins wait as {@link Task}'s do (a futex on a platform thread, a park on a virtual
+ * one). The call's row (its arguments and results, native memory) stays reachable from the
+ * runtime until the call has ended and been joined, or the runtime has terminated, so a
+ * TypedTask dropped while its call runs can never have its row freed under the worker.
+ */
+public final class TypedTask {
+    private final Spindle spindle;
+    private final Task task;
+    private final Memory row;
+    private final TypedFunction function;
+    private boolean doubleRead; // guarded by this
+    private double doubleResult;
+
+    TypedTask(Spindle spindle, Task task, Memory row, TypedFunction function) {
+        this.spindle = spindle;
+        this.task = task;
+        this.row = row;
+        this.function = function;
+    }
+
+    /**
+     * Waits for the call and returns its integer or pointer result, narrowed and extended as
+     * the return type says (0 for VOID). For a float or double result use {@link #joinDouble()}.
+     */
+    public long join() {
+        requireIntegerResult();
+        return function.signature().returns().fromRegister(finish(task.join()));
+    }
+
+    public long join(Duration timeout) throws TimeoutException {
+        requireIntegerResult();
+        return function.signature().returns().fromRegister(finish(task.join(timeout)));
+    }
+
+    /** Waits for the call and returns its float or double result. */
+    public double joinDouble() {
+        requireFloatingPointResult();
+        task.join();
+        return finishDouble();
+    }
+
+    public double joinDouble(Duration timeout) throws TimeoutException {
+        requireFloatingPointResult();
+        task.join(timeout);
+        return finishDouble();
+    }
+
+    /** True once the call has ended. Never blocks. */
+    public boolean isDone() {
+        return task.isDone();
+    }
+
+    public TypedFunction function() {
+        return function;
+    }
+
+    private long finish(long raw) {
+        spindle.liveCallRows.remove(this); // ended and read: the row may go with this object
+        return raw;
+    }
+
+    private synchronized double finishDouble() {
+        if (!doubleRead) {
+            long bits = row.getLong(CALL_RET_FP); // the join ordered the worker's store before this read
+            doubleResult = function.signature().returns() == CType.FLOAT
+                    ? Float.intBitsToFloat((int) bits) : Double.longBitsToDouble(bits);
+            doubleRead = true;
+            spindle.liveCallRows.remove(this);
+        }
+        return doubleResult;
+    }
+
+    private void requireIntegerResult() {
+        if (function.signature().returns().isFloatingPoint()) {
+            throw new IllegalStateException(function + " returns " + function.signature().returns() + ": use joinDouble()");
+        }
+    }
+
+    private void requireFloatingPointResult() {
+        if (!function.signature().returns().isFloatingPoint()) {
+            throw new IllegalStateException(function + " returns " + function.signature().returns() + ": use join()");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TypedTask[" + function + ", " + task + "]";
+    }
+}
