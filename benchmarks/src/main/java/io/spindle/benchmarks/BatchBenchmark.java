@@ -3,8 +3,11 @@ package io.spindle.benchmarks;
 import io.spindle.benchmarks.internal.BenchNative;
 import io.spindle.runtime.NativeFunction;
 import io.spindle.runtime.NativeThread;
+import io.spindle.scheduler.CType;
+import io.spindle.scheduler.Signature;
 import io.spindle.scheduler.Spindle;
 import io.spindle.scheduler.Task;
+import io.spindle.scheduler.TypedFunction;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
@@ -46,6 +49,9 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
  * <ul>
  *   <li>{@code spindleSpawnAll}: one {@code spawnAll} (one TaskGroup, queued in chunks of up
  *       to 64 tasks that each run on one green thread), one join;
+ *   <li>{@code spindleCallAll}: the same function as a typed call ({@code int64(int64)}), one
+ *       {@code callAll} of one argument column: a 192-byte row per call, the worker loading
+ *       the registers from it (Spindle.callAll), one join;
  *   <li>{@code spindleSpawnEach}: {@value #TASKS} {@code spawn}s, then a join of each handle;
  *   <li>{@code virtualThread}: a virtual thread per task (JNA direct-mapped call), then joins;
  *   <li>{@code threadPool}, {@code forkJoin}: {@value #TASKS} {@code submit}s to a fixed pool
@@ -75,7 +81,7 @@ public class BatchBenchmark {
     public static final int CHUNK = 64;
     private static final long BATCH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(1);
 
-    @Param({"spindleSpawnAll", "spindleSpawnEach", "virtualThread", "threadPool", "forkJoin", "forkJoinChunks64",
+    @Param({"spindleSpawnAll", "spindleCallAll", "spindleSpawnEach", "virtualThread", "threadPool", "forkJoin", "forkJoinChunks64",
             "pthread", "cloneThread"})
     public String runtime;
 
@@ -116,6 +122,12 @@ public class BatchBenchmark {
                 spindle = TaskFunction.newSpindle("bench-batch");
                 Spindle s = spindle;
                 yield () -> sum(s.spawnAll(fn, args).join(TIMEOUT));
+            }
+            case "spindleCallAll" -> {
+                spindle = TaskFunction.newSpindle("bench-batch");
+                Spindle s = spindle;
+                TypedFunction typed = TypedFunction.ofAddress(fn.address(), Signature.of(CType.INT64, CType.INT64));
+                yield () -> sum(s.callAll(typed, args).join(TIMEOUT));
             }
             case "spindleSpawnEach" -> {
                 spindle = TaskFunction.newSpindle("bench-batch");

@@ -1,0 +1,43 @@
+/*
+ * typed_test.c: ordinary C functions of many signatures, for Spindle.call (typed calls
+ * with no glue). None of them knows about Spindle.
+ */
+#include <stdint.h>
+
+int8_t spn_t_i8_minus_two(void) { return -2; }
+uint8_t spn_t_u8_254(void) { return 254; }
+int16_t spn_t_i16_minus_two(void) { return -2; }
+uint16_t spn_t_u16_65534(void) { return 65534; }
+int32_t spn_t_i32_identity(int32_t a) { return a; }
+uint32_t spn_t_u32_max_minus_one(void) { return UINT32_MAX - 1; }
+uint64_t spn_t_u64_max(void) { return UINT64_MAX; }
+
+/* What the callee saw, widened by the callee itself: the caller must pass them extended. */
+int64_t spn_t_widen_i8(int8_t x) { return x; }
+int64_t spn_t_widen_i16(int16_t x) { return x; }
+uint64_t spn_t_widen_u16(uint16_t x) { return x; }
+uint64_t spn_t_widen_u32(uint32_t x) { return x; }
+
+/* Every integer register, in order: a weighted sum tells them apart. */
+int64_t spn_t_six(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int64_t f)
+{
+    return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f;
+}
+
+/* Every vector register, in order. */
+double spn_t_eight(double a, double b, double c, double d, double e, double f, double g, double h)
+{
+    return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * h;
+}
+
+/* Integers and floating point interleaved: each class takes its registers in its own order. */
+double spn_t_mixed(int32_t a, double x, int8_t b, float y, uint16_t c, double z)
+{
+    return a + 10.0 * x + 100.0 * b + 1000.0 * y + 10000.0 * c + 100000.0 * z;
+}
+
+float spn_t_fmul(float a, float b) { return a * b; }
+
+void spn_t_store(int64_t *where, int64_t value) { *where = value; }
+
+int64_t spn_t_deref(const int64_t *p) { return *p; }
