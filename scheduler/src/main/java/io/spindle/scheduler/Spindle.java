@@ -120,8 +120,10 @@ public final class Spindle implements AutoCloseable {
     private volatile boolean reportedLeftBehind;
     private volatile Tombstones tombstones; // set once the native memory is freed
     final Set<TaskGroup> liveGroups = ConcurrentHashMap.newKeySet();
-    // Typed calls and batches whose rows a worker may still use: reachable from here until joined.
-    final Set<Object> liveCallRows = ConcurrentHashMap.newKeySet();
+    // What a task may still use from Java's heap (a typed call's row and arguments, a batch's
+    // block, a Pointer passed to spawn): reachable from here until the task has ended and
+    // been joined, or the runtime has terminated, so the collector cannot free it mid-task.
+    final Set<Object> heldForTasks = ConcurrentHashMap.newKeySet();
     private static final NativeFunction CALL_TASK = NativeFunction.of(SchedNative.LIBRARY, "spn_call_task");
     // Producers asleep until a worker frees a slot of the full submission ring.
     private final ConcurrentLinkedQueue<Thread> spaceWaiters = new ConcurrentLinkedQueue<>();
@@ -232,8 +234,15 @@ public final class Spindle implements AutoCloseable {
         return spawn(fn, arg, true);
     }
 
+    /**
+     * Runs {@code fn(arg)} on a worker. The Pointer (a JNA {@code Memory}, say) stays reachable
+     * until the task has ended and been joined, so the collector cannot free it while the task
+     * uses it.
+     */
     public Task spawn(NativeFunction fn, Pointer arg) {
-        return spawn(fn, Pointer.nativeValue(arg), true);
+        Task task = spawn(fn, Pointer.nativeValue(arg), true);
+        if (arg != null) task.holdForTheRun(arg);
+        return task;
     }
 
     /** Like {@link #spawn(NativeFunction, long)}, but empty instead of waiting when the ring is full. */
@@ -291,8 +300,8 @@ public final class Spindle implements AutoCloseable {
         com.sun.jna.Memory row = new com.sun.jna.Memory(CALL_SIZE);
         fn.signature().writeRow(row, fn.address(), args);
         Task task = spawn(CALL_TASK, Pointer.nativeValue(row), true);
-        TypedTask typed = new TypedTask(this, task, row, fn);
-        liveCallRows.add(typed);
+        TypedTask typed = new TypedTask(this, task, row, fn, args);
+        heldForTasks.add(typed);
         return typed;
     }
 
@@ -328,7 +337,7 @@ public final class Spindle implements AutoCloseable {
         long base = Pointer.nativeValue(block);
         for (int i = 0; i < rows; i++) rowAddresses[i] = base + (long) i * CALL_SIZE;
         TypedGroup typed = new TypedGroup(this, spawnAll(CALL_TASK, rowAddresses), block, view, fn);
-        liveCallRows.add(typed);
+        heldForTasks.add(typed);
         return typed;
     }
 
@@ -787,7 +796,7 @@ public final class Spindle implements AutoCloseable {
         for (TaskGroup g : liveGroups) g.detachFromNative();
         liveGroups.clear();
         SchedNative.spn_sched_destroy(sched); // 4. rings, descriptors, control block
-        liveCallRows.clear(); // no worker is left to touch a row
+        heldForTasks.clear(); // no worker is left to touch a row
         tombstones = t;
         terminated.countDown();
         try {

@@ -100,7 +100,7 @@ public final class TypedGroup {
      * rows costs a page fault per 21 rows on this VM, more than the calls).
      */
     private void release() {
-        spindle.liveCallRows.remove(this);
+        spindle.heldForTasks.remove(this);
         if (block != null) block.close();
     }
 

@@ -10,23 +10,26 @@ import static io.spindle.scheduler.internal.Layout.CALL_RET_FP;
 /**
  * A typed call submitted with {@link Spindle#call}: its result as the declared return type
  * says. Joins wait as {@link Task}'s do (a futex on a platform thread, a park on a virtual
- * one). The call's row (its arguments and results, native memory) stays reachable from the
- * runtime until the call has ended and been joined, or the runtime has terminated, so a
- * TypedTask dropped while its call runs can never have its row freed under the worker.
+ * one). The call's row (its arguments and results, native memory) and the Java objects
+ * passed as its arguments (a JNA Memory given as a pointer) stay reachable from the runtime
+ * until the call has ended and been joined, or the runtime has terminated, so a TypedTask
+ * dropped while its call runs can never have them freed under the worker.
  */
 public final class TypedTask {
     private final Spindle spindle;
     private final Task task;
     private final Memory row;
     private final TypedFunction function;
+    @SuppressWarnings("unused") private final Object[] args;
     private boolean doubleRead; // guarded by this
     private double doubleResult;
 
-    TypedTask(Spindle spindle, Task task, Memory row, TypedFunction function) {
+    TypedTask(Spindle spindle, Task task, Memory row, TypedFunction function, Object[] args) {
         this.spindle = spindle;
         this.task = task;
         this.row = row;
         this.function = function;
+        this.args = args; // a Memory passed as a pointer stays reachable with this, as the row does
     }
 
     /**
@@ -66,7 +69,7 @@ public final class TypedTask {
     }
 
     private long finish(long raw) {
-        spindle.liveCallRows.remove(this); // ended and read: the row may go with this object
+        spindle.heldForTasks.remove(this); // ended and read: the row may go with this object
         return raw;
     }
 
@@ -76,7 +79,7 @@ public final class TypedTask {
             doubleResult = function.signature().returns() == CType.FLOAT
                     ? Float.intBitsToFloat((int) bits) : Double.longBitsToDouble(bits);
             doubleRead = true;
-            spindle.liveCallRows.remove(this);
+            spindle.heldForTasks.remove(this);
         }
         return doubleResult;
     }

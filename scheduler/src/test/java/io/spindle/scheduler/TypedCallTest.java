@@ -5,6 +5,7 @@ import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -170,6 +171,36 @@ class TypedCallTest {
             assertThrows(IllegalArgumentException.class, () -> spindle.callAll(fn("spn_t_u8_254", UINT8)), "no column to count rows");
             assertEquals(before, spindle.stats().submitted(), "nothing was queued");
         }
+    }
+
+    /**
+     * A JNA Memory passed to a task, and nowhere else referenced, is not collected (and so
+     * freed) while the task runs: through spawn(fn, Pointer) and through a typed call.
+     */
+    @Test
+    void memoryATaskUsesStaysReachableWhileItRuns() throws Exception {
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            TypedFunction waitGate = TypedFunction.of(SchedTestLib.LIBRARY, "spn_test_wait_gate", Signature.TASK);
+            for (boolean typed : new boolean[] {false, true}) {
+                GatedTask gated = startOnOnlyItsGate(spindle, typed, waitGate);
+                for (int i = 0; i < 5; i++) {
+                    System.gc();
+                    Thread.sleep(20);
+                }
+                assertNotNull(gated.gate().get(), (typed ? "call" : "spawn") + ": the gate was collected while its task ran");
+                SchedTestLib.Direct.INSTANCE.spn_test_open_gate(new Pointer(gated.address()));
+                assertEquals(7, typed ? ((TypedTask) gated.handle()).join() : ((Task) gated.handle()).join());
+            }
+        }
+    }
+
+    record GatedTask(Object handle, long address, WeakReference<Memory> gate) {}
+
+    /** A gate task whose gate only the task (and a weak reference) holds. */
+    private static GatedTask startOnOnlyItsGate(Spindle spindle, boolean typed, TypedFunction waitGate) {
+        Memory gate = SchedTestLib.zeroed(8);
+        Object handle = typed ? spindle.call(waitGate, gate) : spindle.spawn(SpindleTest.WAIT_GATE, gate);
+        return new GatedTask(handle, Pointer.nativeValue(gate), new WeakReference<>(gate));
     }
 
     @Test
