@@ -115,7 +115,7 @@ public final class Spindle implements AutoCloseable {
     // The ring counts a chunk of a batch once: the tasks it held beyond that, for stats().
     private final LongAdder batchTasksBeyondChunks = new LongAdder();
     private final Object closeLock = new Object();
-    private int shutdownMode; // 0, SHUTDOWN_DRAIN or SHUTDOWN_CANCEL; guarded by closeLock
+    private volatile int shutdownMode; // 0, SHUTDOWN_DRAIN or SHUTDOWN_CANCEL; written under closeLock
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean reportedLeftBehind;
     private volatile Tombstones tombstones; // set once the native memory is freed
@@ -649,7 +649,7 @@ public final class Spindle implements AutoCloseable {
 
     /** True once shutdown began: no new task is accepted. */
     public boolean isClosed() {
-        return tombstones != null || submissions.isClosed(); // tombstones first: then the ring is freed
+        return shutdownMode != 0; // a Java field: the ring itself may be freed by now
     }
 
     /** True once every worker has exited and the native memory is freed. */
@@ -795,9 +795,11 @@ public final class Spindle implements AutoCloseable {
         Tombstones t = Tombstones.capture(pool, finalStats);
         for (TaskGroup g : liveGroups) g.detachFromNative();
         liveGroups.clear();
-        SchedNative.spn_sched_destroy(sched); // 4. rings, descriptors, control block
-        heldForTasks.clear(); // no worker is left to touch a row
-        tombstones = t;
+        synchronized (closeLock) { // a shutdownNow() now must not tell the freed scheduler
+            SchedNative.spn_sched_destroy(sched); // 4. rings, descriptors, control block
+            heldForTasks.clear(); // no worker is left to touch a row
+            tombstones = t;
+        }
         terminated.countDown();
         try {
             Runtime.getRuntime().removeShutdownHook(shutdownHook);
