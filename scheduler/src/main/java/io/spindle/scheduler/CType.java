@@ -101,6 +101,11 @@ public enum CType {
                 + column.getClass().getSimpleName());
     }
 
+    /** The value of a FLOAT or DOUBLE result register's raw bits (a float is the low half). */
+    double fromFloatingPointRegister(long bits) {
+        return this == FLOAT ? Float.intBitsToFloat((int) bits) : Double.longBitsToDouble(bits);
+    }
+
     /** The Java value of an integer-class result register: narrowed and extended as declared. */
     long fromRegister(long raw) {
         return switch (this) {

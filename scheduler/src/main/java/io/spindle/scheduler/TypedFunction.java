@@ -46,6 +46,20 @@ public final class TypedFunction {
         return signature;
     }
 
+    /** For join(): refused for a float or double result, which joinDouble() reads. */
+    void requireIntegerResult() {
+        if (signature.returns().isFloatingPoint()) {
+            throw new IllegalStateException(this + " returns " + signature.returns() + ": use joinDouble()");
+        }
+    }
+
+    /** For joinDouble(): refused for an integer, pointer or void result, which join() reads. */
+    void requireFloatingPointResult() {
+        if (!signature.returns().isFloatingPoint()) {
+            throw new IllegalStateException(this + " returns " + signature.returns() + ": use join()");
+        }
+    }
+
     @Override
     public String toString() {
         return name + " " + signature;

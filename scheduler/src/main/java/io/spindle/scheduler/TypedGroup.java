@@ -43,24 +43,24 @@ public final class TypedGroup {
      * use {@link #joinDouble()}.
      */
     public long[] join() {
-        requireIntegerResult();
+        function.requireIntegerResult();
         return narrow(group.join());
     }
 
     public long[] join(Duration timeout) throws TimeoutException {
-        requireIntegerResult();
+        function.requireIntegerResult();
         return narrow(group.join(timeout));
     }
 
     /** Waits for every call; their float or double results in row order. */
     public double[] joinDouble() {
-        requireFloatingPointResult();
+        function.requireFloatingPointResult();
         group.join();
         return doubles();
     }
 
     public double[] joinDouble(Duration timeout) throws TimeoutException {
-        requireFloatingPointResult();
+        function.requireFloatingPointResult();
         group.join(timeout);
         return doubles();
     }
@@ -82,11 +82,10 @@ public final class TypedGroup {
 
     private synchronized double[] doubles() {
         if (fps == null) {
-            boolean isFloat = function.signature().returns() == CType.FLOAT;
+            CType returns = function.signature().returns();
             double[] out = new double[size()];
             for (int i = 0; i < out.length; i++) { // the join ordered the workers' stores before these reads
-                long bits = rows.getLong(i * CALL_SIZE + CALL_RET_FP);
-                out[i] = isFloat ? Float.intBitsToFloat((int) bits) : Double.longBitsToDouble(bits);
+                out[i] = returns.fromFloatingPointRegister(rows.getLong(i * CALL_SIZE + CALL_RET_FP));
             }
             fps = out;
             release();
@@ -102,18 +101,6 @@ public final class TypedGroup {
     private void release() {
         spindle.heldForTasks.remove(this);
         if (block != null) block.close();
-    }
-
-    private void requireIntegerResult() {
-        if (function.signature().returns().isFloatingPoint()) {
-            throw new IllegalStateException(function + " returns " + function.signature().returns() + ": use joinDouble()");
-        }
-    }
-
-    private void requireFloatingPointResult() {
-        if (!function.signature().returns().isFloatingPoint()) {
-            throw new IllegalStateException(function + " returns " + function.signature().returns() + ": use join()");
-        }
     }
 
     @Override

@@ -37,24 +37,24 @@ public final class TypedTask {
      * the return type says (0 for VOID). For a float or double result use {@link #joinDouble()}.
      */
     public long join() {
-        requireIntegerResult();
+        function.requireIntegerResult();
         return function.signature().returns().fromRegister(finish(task.join()));
     }
 
     public long join(Duration timeout) throws TimeoutException {
-        requireIntegerResult();
+        function.requireIntegerResult();
         return function.signature().returns().fromRegister(finish(task.join(timeout)));
     }
 
     /** Waits for the call and returns its float or double result. */
     public double joinDouble() {
-        requireFloatingPointResult();
+        function.requireFloatingPointResult();
         task.join();
         return finishDouble();
     }
 
     public double joinDouble(Duration timeout) throws TimeoutException {
-        requireFloatingPointResult();
+        function.requireFloatingPointResult();
         task.join(timeout);
         return finishDouble();
     }
@@ -76,24 +76,11 @@ public final class TypedTask {
     private synchronized double finishDouble() {
         if (!doubleRead) {
             long bits = row.getLong(CALL_RET_FP); // the join ordered the worker's store before this read
-            doubleResult = function.signature().returns() == CType.FLOAT
-                    ? Float.intBitsToFloat((int) bits) : Double.longBitsToDouble(bits);
+            doubleResult = function.signature().returns().fromFloatingPointRegister(bits);
             doubleRead = true;
             spindle.heldForTasks.remove(this);
         }
         return doubleResult;
-    }
-
-    private void requireIntegerResult() {
-        if (function.signature().returns().isFloatingPoint()) {
-            throw new IllegalStateException(function + " returns " + function.signature().returns() + ": use joinDouble()");
-        }
-    }
-
-    private void requireFloatingPointResult() {
-        if (!function.signature().returns().isFloatingPoint()) {
-            throw new IllegalStateException(function + " returns " + function.signature().returns() + ": use join()");
-        }
     }
 
     @Override
