@@ -43,14 +43,15 @@ public final class Task extends Handle {
     }
 
     /**
-     * Keeps {@code referent} reachable from the runtime until this task's descriptor is given
-     * back (it ended and was joined) or the runtime terminated. Set once, right after spawn.
+     * Keeps {@code referent} reachable from the runtime (through this Task) until this task's
+     * descriptor is given back (it ended and was joined) or the runtime terminated. Set once,
+     * right after spawn.
      */
     void holdForTheRun(Object referent) {
         held = referent;
-        spindle.heldForTasks.add(referent);
+        spindle.heldForTasks.add(this); // this Task, not the referent: two tasks may share one Pointer
         // Ended already? Then no worker uses it any more, and the release may have run first.
-        if (isDone()) spindle.heldForTasks.remove(referent);
+        if (isDone()) spindle.heldForTasks.remove(this);
     }
 
     /**
@@ -162,8 +163,7 @@ public final class Task extends Handle {
 
     @Override
     void releaseNative() {
-        Object held = this.held;
-        if (held != null) spindle.heldForTasks.remove(held);
+        if (held != null) spindle.heldForTasks.remove(this);
         if (!spindle.pool.releaseJavaRef(index, gen)) {
             // Native code gave back a reference Java holds (spn_join or spn_detach of an adopted
             // handle): nothing to release, and nothing of another task's touched.

@@ -174,33 +174,47 @@ class TypedCallTest {
     }
 
     /**
-     * A JNA Memory passed to a task, and nowhere else referenced, is not collected (and so
-     * freed) while the task runs: through spawn(fn, Pointer) and through a typed call.
+     * A JNA Memory passed to a task is not collected (and so freed) while the task runs, even
+     * when nothing else references it or the task's handle: through spawn(fn, Pointer) and
+     * through a typed call, and still after another task given the same Memory ended.
      */
     @Test
     void memoryATaskUsesStaysReachableWhileItRuns() throws Exception {
         try (Spindle spindle = Spindle.builder().workers(2).build()) {
             TypedFunction waitGate = TypedFunction.of(SchedTestLib.LIBRARY, "spn_test_wait_gate", Signature.TASK);
             for (boolean typed : new boolean[] {false, true}) {
+                String how = typed ? "call" : "spawn";
+                long ranBefore = spindle.stats().tasksRun();
                 GatedTask gated = startOnOnlyItsGate(spindle, typed, waitGate);
-                for (int i = 0; i < 5; i++) {
-                    System.gc();
-                    Thread.sleep(20);
-                }
-                assertNotNull(gated.gate().get(), (typed ? "call" : "spawn") + ": the gate was collected while its task ran");
+                collectGarbage();
+                assertNotNull(gated.gate().get(), how + ": the gate was collected while its task ran");
+                // Another task given the same Memory ends and is joined: the gate's task still holds it.
+                Memory sameGate = gated.gate().get();
+                assertEquals(Pointer.nativeValue(sameGate), spindle.spawn(SpindleTest.RETURN_ARG, sameGate).join());
+                sameGate = null;
+                collectGarbage();
+                assertNotNull(gated.gate().get(), how + ": collected once another task with it ended");
                 SchedTestLib.Direct.INSTANCE.spn_test_open_gate(new Pointer(gated.address()));
-                assertEquals(7, typed ? ((TypedTask) gated.handle()).join() : ((Task) gated.handle()).join());
+                LivenessTest.await("the gate task ended", () -> spindle.stats().tasksRun() >= ranBefore + 2);
             }
         }
     }
 
-    record GatedTask(Object handle, long address, WeakReference<Memory> gate) {}
+    static void collectGarbage() throws InterruptedException {
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+    }
 
-    /** A gate task whose gate only the task (and a weak reference) holds. */
+    record GatedTask(long address, WeakReference<Memory> gate) {}
+
+    /** A gate task whose gate only the runtime (and a weak reference) holds; its handle is dropped. */
     private static GatedTask startOnOnlyItsGate(Spindle spindle, boolean typed, TypedFunction waitGate) {
         Memory gate = SchedTestLib.zeroed(8);
-        Object handle = typed ? spindle.call(waitGate, gate) : spindle.spawn(SpindleTest.WAIT_GATE, gate);
-        return new GatedTask(handle, Pointer.nativeValue(gate), new WeakReference<>(gate));
+        if (typed) spindle.call(waitGate, gate);
+        else spindle.spawn(SpindleTest.WAIT_GATE, gate);
+        return new GatedTask(Pointer.nativeValue(gate), new WeakReference<>(gate));
     }
 
     @Test
