@@ -3,8 +3,8 @@
  *
  * glibc keeps each thread's identity in its TCB (struct pthread, whose first bytes are the
  * x86-64 tcbhead_t that %fs points at). pthread_create fills it in; we clone threads
- * ourselves, so we fill in the same fields. /work/shared/RAW_THREADS.md lists each field and
- * what broke when it was left zero. The layout is glibc's private business, so nothing is
+ * ourselves, so we fill in the same fields: spn_tcb_prepare() below says at each one why it
+ * is needed, and the README ("What native code on a raw thread may do") what works. The layout is glibc's private business, so nothing is
  * assumed blindly: spn_runtime_init() finds the offsets from glibc's own exports (the
  * descriptors it publishes for debuggers) and checks them on the calling thread, and
  * refuses to run when anything does not match.

@@ -10,8 +10,8 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Native code on raw threads may call libc as on a pthread: the TCB fields of
- * RAW_THREADS.md's table, each checked by what breaks without it. Several threads at once, so
+ * Native code on raw threads may call libc as on a pthread: the TCB fields tls.c fills in
+ * (spn_tcb_prepare), each checked by what breaks without it. Several threads at once, so
  * that malloc's locking (multiple_threads) is exercised for real.
  */
 class LibcCitizenTest {

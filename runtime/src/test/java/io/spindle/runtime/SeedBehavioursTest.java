@@ -14,7 +14,7 @@ import static io.spindle.runtime.CloneFlag.*;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The behaviours of clone's flags that Spindle started from (CLONE_FLAGS_SOURCE.txt), on raw clone. */
+/** The behaviours of clone's flags that Spindle started from (the tutorial on clone's flags it was seeded with), on raw clone. */
 class SeedBehavioursTest {
 
     @Test
