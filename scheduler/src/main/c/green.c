@@ -352,12 +352,7 @@ static struct spn_task *live_handle(struct spn_worker *w, spn_task_t *handle, ui
     struct spn_task *t = spn_task_of_handle(w->sched, handle, gen);
     if (!t)
         return NULL;
-    uint64_t owners = __atomic_load_n(&t->owners, __ATOMIC_ACQUIRE);
-    uint32_t refs = (uint32_t) owners;
-    if ((uint32_t) (owners >> 32) != *gen
-        || (refs & SPN_REF_HANDLE_MASK) / SPN_REF_HANDLE <= (refs & SPN_REF_JAVA_MASK) / SPN_REF_JAVA)
-        return NULL;
-    return t;
+    return spn_native_ref_of(__atomic_load_n(&t->owners, __ATOMIC_ACQUIRE), *gen) ? t : NULL;
 }
 
 int spn_join(spn_task_t *handle, intptr_t *result)

@@ -391,14 +391,11 @@ int spn_handle_release(struct spn_worker *w, struct spn_task *t, uint32_t gen)
 {
     uint64_t owners = __atomic_load_n(&t->owners, __ATOMIC_ACQUIRE);
     for (;;) {
-        uint32_t refs = (uint32_t) owners;
-        uint32_t handles = (refs & SPN_REF_HANDLE_MASK) / SPN_REF_HANDLE;
-        uint32_t java = (refs & SPN_REF_JAVA_MASK) / SPN_REF_JAVA;
-        if ((uint32_t) (owners >> 32) != gen || handles <= java)
+        if (!spn_native_ref_of(owners, gen))
             return SPN_E_INVALID;
         if (__atomic_compare_exchange_n(&t->owners, &owners, owners - SPN_REF_HANDLE, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
-            if (refs == SPN_REF_HANDLE)
+            if ((uint32_t) owners == SPN_REF_HANDLE)
                 spn_task_free(w, t);
             return SPN_OK;
         }

@@ -180,6 +180,15 @@ static inline void spn_fp_env_reset(void)
 
 /* sched.c, for green.c */
 void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int32_t final_state);
+/* Whether owners (a descriptor's gen << 32 | refs) holds, in life gen, a handle reference
+ * that native code may give back: one of those no Java Task holds. */
+static inline int spn_native_ref_of(uint64_t owners, uint32_t gen)
+{
+    uint32_t refs = (uint32_t) owners;
+    return (uint32_t) (owners >> 32) == gen
+        && (refs & SPN_REF_HANDLE_MASK) / SPN_REF_HANDLE > (refs & SPN_REF_JAVA_MASK) / SPN_REF_JAVA;
+}
+
 /* Drops the handle reference a spindle.h caller gives back; SPN_E_INVALID if handle names no
  * live reference (given back already, or held by a Java Task). */
 int spn_handle_release(struct spn_worker *w, struct spn_task *t, uint32_t gen);
