@@ -11,6 +11,8 @@
  *
  * rbx (callee-saved) keeps the row across the call; its push also aligns the stack to 16.
  */
+#include "spindle_sched.h"
+
 #if defined(__x86_64__)
     .text
     .globl spn_call_task
@@ -46,5 +48,111 @@ spn_call_task:
     ret
     .cfi_endproc
     .size spn_call_task, .-spn_call_task
+
+/*
+ * Typed call batches, x86-64 System V:
+ *   int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end, const int32_t *shutdown)
+ *
+ * Runs rows first..end-1 of a callAll batch back to back (spindle_sched.h draws a row): for
+ * each, loads the six integer argument registers from the row's start and the eight vector
+ * ones from row + row_fps, calls g->call_fn, and stores the register ret_kind names at
+ * row + row_ret. Loads past a row's own arguments read its neighbour or the group's tail
+ * (SPN_CALL_ROW_OVERREAD): values the callee ignores. Stops before a row once *shutdown is
+ * SPN_SHUTDOWN_CANCEL, and returns the first row it did not run.
+ *
+ * Callee-saved across the calls: rbx g, rbp the stride, r12 the row index, r13 end,
+ * r14 shutdown, r15 the row. Six pushes and 8 bytes keep the stack 16-byte aligned.
+ */
+    .globl spn_call_rows
+    .type spn_call_rows, @function
+    .align 16
+spn_call_rows:
+    .cfi_startproc
+    pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbp, 0
+    pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbx, 0
+    pushq %r12
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r12, 0
+    pushq %r13
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r13, 0
+    pushq %r14
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r14, 0
+    pushq %r15
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset r15, 0
+    subq $8, %rsp
+    .cfi_adjust_cfa_offset 8
+    movq %rdi, %rbx
+    movq %rsi, %r12
+    movq %rdx, %r13
+    movq %rcx, %r14
+    movslq SPN_GROUP_ROW_STRIDE(%rbx), %rbp
+    movq %rbp, %r15
+    imulq %r12, %r15
+    leaq SPN_GROUP_ROWS(%rbx,%r15), %r15
+1:  cmpq %r13, %r12
+    jge 4f
+    cmpl $SPN_SHUTDOWN_CANCEL, (%r14)
+    je 4f
+    movzwl SPN_GROUP_ROW_FPS(%rbx), %eax
+    addq %r15, %rax
+    movq 0(%rax), %xmm0
+    movq 8(%rax), %xmm1
+    movq 16(%rax), %xmm2
+    movq 24(%rax), %xmm3
+    movq 32(%rax), %xmm4
+    movq 40(%rax), %xmm5
+    movq 48(%rax), %xmm6
+    movq 56(%rax), %xmm7
+    movq 0(%r15), %rdi
+    movq 8(%r15), %rsi
+    movq 16(%r15), %rdx
+    movq 24(%r15), %rcx
+    movq 32(%r15), %r8
+    movq 40(%r15), %r9
+    movl $8, %eax
+    call *SPN_GROUP_CALL_FN(%rbx)
+    movl SPN_GROUP_RET_KIND(%rbx), %ecx
+    movzwl SPN_GROUP_ROW_RET(%rbx), %edx
+    cmpl $SPN_RET_INT, %ecx
+    jne 2f
+    movq %rax, (%r15,%rdx)
+    jmp 3f
+2:  cmpl $SPN_RET_FP, %ecx
+    jne 3f
+    movq %xmm0, (%r15,%rdx)
+3:  addq %rbp, %r15
+    incq %r12
+    jmp 1b
+4:  movq %r12, %rax
+    addq $8, %rsp
+    .cfi_adjust_cfa_offset -8
+    popq %r15
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r15
+    popq %r14
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r14
+    popq %r13
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r13
+    popq %r12
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore r12
+    popq %rbx
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore rbx
+    popq %rbp
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore rbp
+    ret
+    .cfi_endproc
+    .size spn_call_rows, .-spn_call_rows
 #endif
     .section .note.GNU-stack,"",@progbits

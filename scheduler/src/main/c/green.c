@@ -172,6 +172,21 @@ static void run_batch(struct spn_fiber *f, struct spn_task *t)
     spn_task_fn fn = (spn_task_fn) t->fn;
     int32_t final_state = SPN_TASK_DONE;
     int64_t i;
+    if (g->call_fn) {
+        /* Typed calls: one loop over the rows, in assembly. The FP environment is reset once
+         * per chunk: a C function leaves the control modes as it found them (both ABIs make
+         * them callee-saved), so its neighbours in the chunk start from the default too. */
+        spn_fp_env_reset();
+        i = spn_call_rows(g, t->group_slot, t->group_end, &w->sched->shutdown);
+        __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + (i - t->group_slot), __ATOMIC_RELAXED);
+        if (i < t->group_end) {
+            __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + (t->group_end - i), __ATOMIC_RELAXED);
+            final_state = SPN_TASK_CANCELLED;
+        }
+        spn_fiber_check_stack(f);
+        spn_complete(w, t, i, final_state);
+        return;
+    }
     for (i = t->group_slot; i < t->group_end; i++) {
         if (__builtin_expect(__atomic_load_n(&w->sched->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL, 0)) {
             __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + (t->group_end - i), __ATOMIC_RELAXED);
@@ -195,7 +210,8 @@ static void spill_batch_rest(struct spn_worker *w, struct spn_fiber *f)
 {
     struct spn_task *t = f->task;
     int64_t next = f->batch_slot + 1;
-    if (!t->group || next >= t->group_end)
+    /* A typed call that parks holds up the rest of its chunk: the row loop keeps no slot. */
+    if (!t->group || ((struct spn_group *) t->group)->call_fn || next >= t->group_end)
         return;
     struct spn_task *rest = spn_task_alloc(w);
     if (!rest)

@@ -140,6 +140,14 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
     case SPN_L_GROUP_REMAINING: return offsetof(struct spn_group, remaining);
     case SPN_L_GROUP_COUNT: return offsetof(struct spn_group, count);
     case SPN_L_GROUP_RESULTS: return offsetof(struct spn_group, results);
+    case SPN_L_GROUP_CALL_FN: return offsetof(struct spn_group, call_fn);
+    case SPN_L_GROUP_ROW_STRIDE: return offsetof(struct spn_group, row_stride);
+    case SPN_L_GROUP_ROW_FPS: return offsetof(struct spn_group, row_fps);
+    case SPN_L_GROUP_ROW_RET: return offsetof(struct spn_group, row_ret);
+    case SPN_L_GROUP_RET_KIND: return offsetof(struct spn_group, ret_kind);
+    case SPN_L_CALL_ROW_OVERREAD: return SPN_CALL_ROW_OVERREAD;
+    case SPN_L_RET_INT: return SPN_RET_INT;
+    case SPN_L_RET_FP: return SPN_RET_FP;
     case SPN_L_SCHED_SUBMIT: return offsetof(struct spn_sched, submit);
     case SPN_L_SCHED_COMPLETIONS: return offsetof(struct spn_sched, completions);
     case SPN_L_SCHED_POOL_CHUNK_COUNT: return offsetof(struct spn_sched, pool_chunk_count);
@@ -980,9 +988,9 @@ SPN_EXPORT struct spn_worker_stats *spn_sched_worker(struct spn_sched *s, int in
 }
 
 /* Groups: one allocation per batch, freed by the Java handle after the batch is done. */
-SPN_EXPORT struct spn_group *spn_group_create(int64_t count)
+static struct spn_group *group_alloc(int64_t count, int32_t row_stride)
 {
-    size_t size = sizeof(struct spn_group) + (size_t) count * (sizeof(int64_t) + 1);
+    size_t size = sizeof(struct spn_group) + (size_t) count * ((size_t) row_stride + 1) + SPN_CALL_ROW_OVERREAD;
     struct spn_group *g = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
     if (!g)
         return NULL;
@@ -990,7 +998,32 @@ SPN_EXPORT struct spn_group *spn_group_create(int64_t count)
     g->state = SPN_TASK_QUEUED;
     g->remaining = count;
     g->count = count;
-    memset(spn_group_skipped(g), 0, (size_t) count);
+    g->row_stride = row_stride;
+    memset(spn_group_skipped(g), 0, (size_t) count + SPN_CALL_ROW_OVERREAD);
+    return g;
+}
+
+SPN_EXPORT struct spn_group *spn_group_create(int64_t count)
+{
+    return count < 0 ? NULL : group_alloc(count, sizeof(int64_t));
+}
+
+/* A callAll batch of count calls of fn with int_args integer or pointer and fp_args
+ * floating-point arguments, and a result of ret_kind: one row per call, laid out here only
+ * (struct spn_group). NULL for a shape no register set holds, or without memory. */
+SPN_EXPORT struct spn_group *spn_call_group_create(int64_t count, int64_t fn, int32_t int_args, int32_t fp_args, int32_t ret_kind)
+{
+    if (count < 0 || !fn || int_args < 0 || int_args > SPN_CALL_INT_REGS || fp_args < 0 || fp_args > SPN_CALL_FP_REGS
+        || ret_kind < SPN_RET_NONE || ret_kind > SPN_RET_FP)
+        return NULL;
+    int32_t slots = int_args + fp_args + (ret_kind != SPN_RET_NONE);
+    struct spn_group *g = group_alloc(count, (slots > 0 ? slots : 1) * (int32_t) sizeof(int64_t));
+    if (!g)
+        return NULL;
+    g->call_fn = fn;
+    g->row_fps = (int16_t) (int_args * sizeof(int64_t));
+    g->row_ret = (int16_t) ((int_args + fp_args) * sizeof(int64_t));
+    g->ret_kind = ret_kind;
     return g;
 }
 

@@ -13,6 +13,24 @@
 #ifndef SPINDLE_SCHED_H
 #define SPINDLE_SCHED_H
 
+/* Constants the assembly (call_*.S) includes this header for; the rest is C only. What the
+ * row loop reads: offsets in the group header (struct spn_group), and the return kinds. */
+#define SPN_GROUP_CALL_FN 24
+#define SPN_GROUP_ROW_STRIDE 32
+#define SPN_GROUP_ROW_FPS 36
+#define SPN_GROUP_ROW_RET 38
+#define SPN_GROUP_RET_KIND 40
+#define SPN_GROUP_ROWS 64
+#define SPN_RET_NONE 0
+#define SPN_RET_INT 1 /* rax / x0 */
+#define SPN_RET_FP 2  /* xmm0 / d0, as raw bits */
+/* The loop loads every argument register from each row, also past the arguments a row has:
+ * a register the callee does not read may hold anything, but the load must not fault. */
+#define SPN_CALL_ROW_OVERREAD 128
+/* enum spn_shutdown's SPN_CANCEL: from it on a batch's remaining rows are cancelled. */
+#define SPN_SHUTDOWN_CANCEL 2
+
+#ifndef __ASSEMBLER__
 #include <stdint.h>
 
 #define SPN_EXPORT __attribute__((visibility("default")))
@@ -126,30 +144,52 @@ struct spn_task {
 };
 
 /* ---------------------------------------------------------------------------------------
- * A group: a batch (spawnAll), one allocation for the whole batch.
+ * A group: a batch (spawnAll or callAll), one allocation for the whole batch.
  *
- * state(4b), cancelled(4b), remaining(8b), count(8b), pad(40b) | results[count] (8b each) |
- * skipped[count] (1b each)
+ * state(4b), cancelled(4b), remaining(8b), count(8b), call_fn(8b), row_stride(4b),
+ * row_fps(2b), row_ret(2b), ret_kind(4b), pad(20b) | rows[count] (row_stride bytes each) |
+ * skipped[count] (1b each) | SPN_CALL_ROW_OVERREAD bytes the row loop may read past the rows
  *
- * results[i] holds task i's argument until the task replaces it with its result. Each chunk
- * subtracts its task count from remaining when it ends; the one that takes it to zero sets
- * state to DONE (CANCELLED if any task was skipped) and wakes the joiners, as a task does.
- * skipped[i] is set for a task that never ran (shutdownNow() cancelled it, or the runtime
- * closed before spawnAll could queue it), so the results of those that did run are kept.
+ * A spawnAll batch (call_fn 0) has rows of one slot: row i holds task i's argument until the
+ * task replaces it with its result. A callAll batch (call_fn the C function) has a row per
+ * call, as compact as its signature allows: its integer and pointer arguments from byte 0,
+ * its floating-point ones from row_fps, then the one result slot at row_ret (ret_kind
+ * says which register goes there, or none). spn_call_group_create lays a row out; Java reads
+ * the layout back from the header, so it is defined here only.
+ *
+ * Each chunk subtracts its task count from remaining when it ends; the one that takes it to
+ * zero sets state to DONE (CANCELLED if any task was skipped) and wakes the joiners, as a task
+ * does. skipped[i] is set for a task that never ran (shutdownNow() cancelled it, or the
+ * runtime closed before the batch could be queued), so the results of those that did run
+ * are kept.
  * ------------------------------------------------------------------------------------- */
 struct spn_group {
     int32_t state;
     int32_t cancelled; /* some task of the batch was skipped */
     int64_t remaining;
     int64_t count;
-    char pad1[40];
-    int64_t results[];
+    int64_t call_fn;    /* callAll: the function every row calls; spawnAll: 0 */
+    int32_t row_stride; /* bytes per row: 8 for spawnAll */
+    int16_t row_fps;    /* callAll: the first floating-point argument's offset in a row */
+    int16_t row_ret;    /* callAll: the result slot's offset in a row */
+    int32_t ret_kind;   /* SPN_RET_* */
+    char pad1[20];
+    int64_t results[];  /* the rows */
 };
+
+static inline uint8_t *spn_group_row(struct spn_group *g, int64_t i)
+{
+    return (uint8_t *) g->results + i * g->row_stride;
+}
 
 static inline uint8_t *spn_group_skipped(struct spn_group *g)
 {
-    return (uint8_t *) &g->results[g->count];
+    return spn_group_row(g, g->count);
 }
+
+/* Runs rows first..end-1 of a callAll batch (call_*.S); returns the first row it did not run
+ * (end, unless *shutdown became SPN_CANCEL). */
+int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end, const int32_t *shutdown);
 
 /* ---------------------------------------------------------------------------------------
  * A typed call (Spindle.call): a C function of any scalar signature, run as the task
@@ -222,7 +262,7 @@ struct spn_worker_stats {
 enum spn_shutdown {
     SPN_RUNNING = 0,
     SPN_DRAIN = 1,  /* close(): run everything accepted, then exit */
-    SPN_CANCEL = 2, /* shutdownNow(): cancel what has not started, then exit */
+    SPN_CANCEL = SPN_SHUTDOWN_CANCEL, /* shutdownNow(): cancel what has not started, then exit */
 };
 
 /* In the completion ring, beside task addresses and groups (address | 1): a worker freed a
@@ -333,15 +373,31 @@ enum spn_layout_key {
     SPN_L_CALL_RET_FP,
     SPN_L_CALL_INTS,
     SPN_L_CALL_FPS,
+    SPN_L_GROUP_CALL_FN,
+    SPN_L_GROUP_ROW_STRIDE,
+    SPN_L_GROUP_ROW_FPS,
+    SPN_L_GROUP_ROW_RET,
+    SPN_L_GROUP_RET_KIND,
+    SPN_L_CALL_ROW_OVERREAD,
+    SPN_L_RET_INT,
+    SPN_L_RET_FP,
     SPN_L_KEY_COUNT
 };
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "refs is the low half of owners");
 _Static_assert(sizeof(struct spn_task) == 64, "a task descriptor is one cache line");
 _Static_assert(sizeof(struct spn_worker_stats) == 64, "worker counters are one cache line each");
-_Static_assert(sizeof(struct spn_group) == 64, "the group header is one cache line");
+_Static_assert(sizeof(struct spn_group) == 64 && __builtin_offsetof(struct spn_group, results) == SPN_GROUP_ROWS,
+               "the group header is one cache line");
+_Static_assert(__builtin_offsetof(struct spn_group, call_fn) == SPN_GROUP_CALL_FN
+                   && __builtin_offsetof(struct spn_group, row_stride) == SPN_GROUP_ROW_STRIDE
+                   && __builtin_offsetof(struct spn_group, row_fps) == SPN_GROUP_ROW_FPS
+                   && __builtin_offsetof(struct spn_group, row_ret) == SPN_GROUP_ROW_RET
+                   && __builtin_offsetof(struct spn_group, ret_kind) == SPN_GROUP_RET_KIND,
+               "group header: the offsets the assembly of spn_call_rows uses");
 _Static_assert(sizeof(struct spn_call) == 192 && __builtin_offsetof(struct spn_call, ints) == 64
                    && __builtin_offsetof(struct spn_call, fps) == 128,
                "call rows: the offsets the assembly of spn_call_task uses");
 
+#endif /* !__ASSEMBLER__ */
 #endif /* SPINDLE_SCHED_H */

@@ -3,6 +3,7 @@
  * with no glue). None of them knows about Spindle.
  */
 #include <stdint.h>
+#include <time.h>
 
 int8_t spn_t_i8_minus_two(void) { return -2; }
 uint8_t spn_t_u8_254(void) { return 254; }
@@ -41,3 +42,27 @@ float spn_t_fmul(float a, float b) { return a * b; }
 void spn_t_store(int64_t *where, int64_t value) { *where = value; }
 
 int64_t spn_t_deref(const int64_t *p) { return *p; }
+
+/* Every argument register of both classes at once: the register limit, in one row. */
+double spn_t_fourteen(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int64_t f,
+                      double p, double q, double r, double s, double t, double u, double v, double w)
+{
+    return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f
+           + 7 * p + 8 * q + 9 * r + 10 * s + 11 * t + 12 * u + 13 * v + 14 * w;
+}
+
+/* Counts its calls (so a test sees each row run exactly once) and gives its value back. */
+int64_t spn_t_count(int64_t *calls, int64_t value)
+{
+    __atomic_fetch_add(calls, 1, __ATOMIC_RELAXED);
+    return value;
+}
+
+/* As spn_t_count, slowly: a batch still running when the test stops the runtime. */
+int64_t spn_t_count_slowly(int64_t *calls, int64_t value)
+{
+    __atomic_fetch_add(calls, 1, __ATOMIC_RELAXED);
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+    return value;
+}

@@ -50,7 +50,7 @@ public enum CType {
         }
         if (isFloatingPoint()) {
             if (!(value instanceof Number n)) throw mismatch(value, position, "a number");
-            return this == FLOAT ? Float.floatToRawIntBits(n.floatValue()) & 0xffffffffL : Double.doubleToRawLongBits(n.doubleValue());
+            return this == FLOAT ? floatBits(n.floatValue()) : Double.doubleToRawLongBits(n.doubleValue());
         }
         if (!(value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof Byte)) {
             throw mismatch(value, position, "a Byte, Short, Integer or Long");
@@ -59,25 +59,60 @@ public enum CType {
     }
 
     /**
-     * Element {@code row} of a batch's argument column {@code column} (argument {@code k}) as
-     * its register value; the same rules as {@link #toRegister(Object, int)}, for primitive
-     * arrays and without boxing.
+     * Checks that a batch's argument column {@code column} (argument {@code k}) is an array
+     * this type takes, and every element of its first {@code rows} in range; the same rules as
+     * {@link #toRegister(Object, int)}, for primitive arrays: long[], int[], short[] or byte[]
+     * for an integer type, long[] of addresses for POINTER, double[] or float[] for FLOAT and
+     * DOUBLE.
      */
-    long toRegister(Object column, int row, int k) {
+    void checkColumn(Object column, int k, int rows) {
         if (isFloatingPoint()) {
-            double d;
-            if (column instanceof double[] a) d = a[row];
-            else if (column instanceof float[] a) d = a[row];
-            else throw columnMismatch(column, k, "a double[] or float[]");
-            return this == FLOAT ? Float.floatToRawIntBits((float) d) & 0xffffffffL : Double.doubleToRawLongBits(d);
+            if (!(column instanceof double[] || column instanceof float[])) throw columnMismatch(column, k, "a double[] or float[]");
+            return;
         }
-        long v;
-        if (column instanceof long[] a) v = a[row];
-        else if (column instanceof int[] a && this != POINTER) v = a[row];
-        else if (column instanceof short[] a && this != POINTER) v = a[row];
-        else if (column instanceof byte[] a && this != POINTER) v = a[row];
-        else throw columnMismatch(column, k, this == POINTER ? "a long[] of addresses" : "a long[], int[], short[] or byte[]");
-        return inRange(v, k, row);
+        if (this == POINTER && !(column instanceof long[])) throw columnMismatch(column, k, "a long[] of addresses");
+        if (!(column instanceof long[] || column instanceof int[] || column instanceof short[] || column instanceof byte[])) {
+            throw columnMismatch(column, k, "a long[], int[], short[] or byte[]");
+        }
+        if (bits == 64) return; // every long is a 64-bit register
+        for (int row = 0; row < rows; row++) inRange(element(column, row), k, row);
+    }
+
+    private static long element(Object column, int row) {
+        if (column instanceof long[] a) return a[row];
+        if (column instanceof int[] a) return a[row];
+        if (column instanceof short[] a) return a[row];
+        return ((byte[]) column)[row];
+    }
+
+    /**
+     * Writes elements {@code from .. to-1} of a checked column as register values, element i
+     * at {@code offset + i * stride} of {@code rows}: one loop per array type, so the JIT
+     * compiles each to plain stores.
+     */
+    void writeColumn(Object column, java.nio.ByteBuffer rows, int offset, int stride, int from, int to) {
+        int at = offset + from * stride;
+        if (column instanceof long[] a) {
+            for (int i = from; i < to; i++, at += stride) rows.putLong(at, a[i]);
+        } else if (column instanceof int[] a) {
+            for (int i = from; i < to; i++, at += stride) rows.putLong(at, a[i]);
+        } else if (column instanceof short[] a) {
+            for (int i = from; i < to; i++, at += stride) rows.putLong(at, a[i]);
+        } else if (column instanceof byte[] a) {
+            for (int i = from; i < to; i++, at += stride) rows.putLong(at, a[i]);
+        } else if (column instanceof double[] a) {
+            if (this == FLOAT) for (int i = from; i < to; i++, at += stride) rows.putLong(at, floatBits((float) a[i]));
+            else for (int i = from; i < to; i++, at += stride) rows.putLong(at, Double.doubleToRawLongBits(a[i]));
+        } else {
+            float[] a = (float[]) column;
+            if (this == FLOAT) for (int i = from; i < to; i++, at += stride) rows.putLong(at, floatBits(a[i]));
+            else for (int i = from; i < to; i++, at += stride) rows.putLong(at, Double.doubleToRawLongBits(a[i]));
+        }
+    }
+
+    /** A float travels in the low half of its register. */
+    private static long floatBits(float f) {
+        return Float.floatToRawIntBits(f) & 0xffffffffL;
     }
 
     /**

@@ -109,19 +109,42 @@ public final class Signature {
         return rows;
     }
 
+    /** Integer and pointer arguments: the registers a call loads from the start of its row. */
+    int integerArgs() {
+        return (int) Arrays.stream(args).filter(CType::isInteger).count();
+    }
+
+    /** Float and double arguments: the vector registers a call loads from its row. */
+    int floatingPointArgs() {
+        return args.length - integerArgs();
+    }
+
+    /** Which result register a batch row keeps (spn_call_group_create's ret_kind). */
+    int returnKind() {
+        return returns == CType.VOID ? RET_NONE : returns.isFloatingPoint() ? RET_FP : RET_INT;
+    }
+
     /**
-     * Writes a batch's rows (CALL_SIZE bytes each) into {@code block}: the function in each,
-     * then every argument in its register's slot. Plain Java writes: no JNA call, no object per
-     * row. An element its type cannot hold fails with IllegalArgumentException.
+     * Checks every element of every column against its argument's type, so that a batch is
+     * refused whole before any of it is queued: IllegalArgumentException naming the column
+     * and row. Columns the type takes whole (long[] for 64-bit integers and pointers, double[]
+     * or float[] for floating point) cost nothing here.
      */
-    void writeRows(java.nio.ByteBuffer block, long fn, Object[] columns, int rows) {
-        for (int i = 0; i < rows; i++) block.putLong(i * CALL_SIZE + CALL_FN, fn);
+    void checkColumns(Object[] columns, int rows) {
+        for (int k = 0; k < args.length; k++) args[k].checkColumn(columns[k], k, rows);
+    }
+
+    /**
+     * Writes rows {@code from .. to-1} of a callAll batch's argument columns into its group
+     * (spindle_sched.h, struct spn_group): integer arguments in order from the start of each
+     * {@code stride}-byte row, floating-point ones from {@code fpsOffset}. Plain Java writes
+     * of checked columns: no JNA call, no object per row.
+     */
+    void writeRows(java.nio.ByteBuffer group, int stride, int fpsOffset, Object[] columns, int from, int to) {
         int ints = 0, fps = 0;
         for (int k = 0; k < args.length; k++) {
-            CType type = args[k];
-            int slot = type.isFloatingPoint() ? CALL_FPS + 8 * fps++ : CALL_INTS + 8 * ints++;
-            Object column = columns[k];
-            for (int i = 0; i < rows; i++) block.putLong(i * CALL_SIZE + slot, type.toRegister(column, i, k));
+            int slot = args[k].isFloatingPoint() ? fpsOffset + 8 * fps++ : 8 * ints++;
+            args[k].writeColumn(columns[k], group, GROUP_RESULTS + slot, stride, from, to);
         }
     }
 

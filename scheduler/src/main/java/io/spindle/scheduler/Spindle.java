@@ -33,6 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntConsumer;
+import java.util.function.IntUnaryOperator;
 
 import static io.spindle.scheduler.internal.Layout.*;
 import static io.spindle.scheduler.internal.Memory.INTS;
@@ -308,37 +309,63 @@ public final class Spindle implements AutoCloseable {
     /**
      * Calls {@code fn} once per row of its argument columns, as one batch: argument k of call
      * i is {@code columns[k][i]} (a primitive array per argument: see {@link Signature}). The
-     * rows go into one native block (no object, allocation or JNA call per call) and run in
-     * chunks as {@link #spawnAll} runs its tasks; the worker loads each row's registers and
-     * calls {@code fn} directly.
+     * rows go into one native block, as compact as the signature allows (8 bytes per argument
+     * and one for the result); no object, allocation or JNA call per call. The workers take
+     * the rows in chunks, larger first and smaller towards the end so that they finish
+     * together, and call {@code fn} back to back from the rows (spn_call_rows: no
+     * interpretation per call). Chunks are queued as they are written, so the workers start
+     * while later rows are still being written.
      *
      * <pre>{@code
      * TypedGroup crcs = spindle.callAll(crc32, new long[n], bufferAddresses, lengths);
      * long[] values = crcs.join();
      * }</pre>
      *
+     * <p>The rows of a chunk run one after another on one green thread; a function that
+     * parks (a Spindle-aware one that joins) holds up the rest of its chunk. If the runtime
+     * closes during the call, the rows not yet queued are reported as cancelled by the group.
+     *
      * @throws IllegalArgumentException for a wrong number of columns, columns of different
-     *         lengths, or an element its argument's type cannot hold; nothing is queued then
+     *         lengths, an element its argument's type cannot hold, or more rows than one block
+     *         holds; nothing is queued then
      */
     public TypedGroup callAll(TypedFunction fn, Object... columns) {
         Objects.requireNonNull(fn, "typed function");
         Objects.requireNonNull(columns, "argument columns");
-        int rows = fn.signature().rowCount(columns);
-        if (rows == 0) return new TypedGroup(this, spawnAll(CALL_TASK, new long[0]), null, null, fn);
-        if (rows > MAX_BATCH) throw new IllegalArgumentException("callAll takes at most " + MAX_BATCH + " rows, got " + rows);
-        if ((long) rows * CALL_SIZE > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("callAll takes at most " + Integer.MAX_VALUE / CALL_SIZE + " rows (one block of "
-                    + CALL_SIZE + "-byte rows), got " + rows);
+        Signature signature = fn.signature();
+        int rows = signature.rowCount(columns);
+        if (rows == 0) return new TypedGroup(TaskGroup.empty(this), fn);
+        signature.checkColumns(columns, rows);
+        int stride = 8 * Math.max(1, signature.arguments().size() + (signature.returnKind() == RET_NONE ? 0 : 1));
+        long maxRows = (Integer.MAX_VALUE - GROUP_RESULTS - CALL_ROW_OVERREAD) / (stride + 1);
+        if (rows > maxRows) {
+            throw new IllegalArgumentException("callAll of " + fn + " takes at most " + maxRows + " rows (one block of "
+                    + stride + "-byte rows), got " + rows);
         }
-        com.sun.jna.Memory block = new com.sun.jna.Memory((long) rows * CALL_SIZE);
-        ByteBuffer view = block.getByteBuffer(0, block.size()).order(ByteOrder.nativeOrder());
-        fn.signature().writeRows(view, fn.address(), columns, rows);
-        long[] rowAddresses = new long[rows];
-        long base = Pointer.nativeValue(block);
-        for (int i = 0; i < rows; i++) rowAddresses[i] = base + (long) i * CALL_SIZE;
-        TypedGroup typed = new TypedGroup(this, spawnAll(CALL_TASK, rowAddresses), block, view, fn);
-        heldForTasks.add(typed);
-        return typed;
+        enterOrReject();
+        try {
+            long group = SchedNative.spn_call_group_create(rows, fn.address(), signature.integerArgs(),
+                    signature.floatingPointArgs(), signature.returnKind());
+            if (group == 0) throw new OutOfMemoryError("native memory for a batch of " + rows + " calls of " + fn);
+            ByteBuffer buffer = Memory.map(group, GROUP_RESULTS + (long) rows * (stride + 1) + CALL_ROW_OVERREAD);
+            if (buffer.getInt(GROUP_ROW_STRIDE) != stride) {
+                SchedNative.spn_group_destroy(group);
+                throw new IllegalStateException("spn_call_group_create laid out " + buffer.getInt(GROUP_ROW_STRIDE)
+                        + "-byte rows for " + signature + ", Java expected " + stride);
+            }
+            int fpsOffset = buffer.getShort(GROUP_ROW_FPS);
+            int resultOffset = signature.returnKind() == RET_NONE ? -1 : buffer.getShort(GROUP_ROW_RET);
+            BatchWriter writeRows = (from, to) -> signature.writeRows(buffer, stride, fpsOffset, columns, from, to);
+            return new TypedGroup(queueBatch(fn.address(), group, buffer, rows, stride, resultOffset, writeRows, this::callChunk), fn);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Writes the rows {@code from .. to-1} of a batch before its chunk is queued. */
+    @FunctionalInterface
+    private interface BatchWriter {
+        void write(int from, int to);
     }
 
     /**
@@ -364,44 +391,56 @@ public final class Spindle implements AutoCloseable {
         try {
             long group = SchedNative.spn_group_create(args.length);
             if (group == 0) throw new OutOfMemoryError("native memory for a group of " + args.length + " results");
-            ByteBuffer groupBuffer = Memory.map(group, GROUP_RESULTS + 9L * args.length); // results, skipped marks
+            ByteBuffer buffer = Memory.map(group, GROUP_RESULTS + 9L * args.length); // results, skipped marks
             // The arguments go where the results will be: each task replaces its own.
-            groupBuffer.slice(GROUP_RESULTS, 8 * args.length).order(ByteOrder.nativeOrder()).asLongBuffer().put(args);
-            int accepted = 0, chunks = 0;
-            while (accepted < args.length) {
-                // Sized by what is left: the last chunks are small, so the workers end together.
-                int end = accepted + batchChunk(args.length - accepted);
-                int index = acquireDescriptor();
-                if (index < 0) break; // closed meanwhile
-                prepare(index, address, end, group, accepted, 0); // a chunk: no handle, no run count
-                if (offer(index, true) != OffHeapRing.OFFERED) {
-                    pool.discard(index);
-                    break; // closed meanwhile
-                }
-                accepted = end;
-                chunks++;
-                signalWork();
-            }
-            batchTasksBeyondChunks.add(accepted - chunks);
-            int refused = args.length - accepted;
-            if (refused > 0) {
-                if (accepted == 0) {
-                    SchedNative.spn_group_destroy(group);
-                    throw new RejectedExecutionException(name + " is closed");
-                }
-                INTS.setVolatile(groupBuffer, GROUP_CANCELLED, 1);
-                for (int i = accepted; i < args.length; i++) groupBuffer.put(GROUP_RESULTS + 8 * args.length + i, (byte) 1);
-                if ((long) LONGS.getAndAdd(groupBuffer, GROUP_REMAINING, (long) -refused) == refused) {
-                    // Every accepted task already ended: nobody else will finish the group.
-                    INTS.setVolatile(groupBuffer, GROUP_STATE, STATE_CANCELLED);
-                }
-            }
-            TaskGroup handle = new TaskGroup(this, group, groupBuffer, args.length, refused);
-            liveGroups.add(handle);
-            return handle;
+            BatchWriter writeArgs = (from, to) -> buffer.slice(GROUP_RESULTS + 8 * from, 8 * (to - from))
+                    .order(ByteOrder.nativeOrder()).asLongBuffer().put(args, from, to - from);
+            return queueBatch(address, group, buffer, args.length, 8, 0, writeArgs, this::batchChunk);
         } finally {
             exit();
         }
+    }
+
+    /**
+     * Queues a batch's chunks, each written just before it is queued, and hands back its
+     * handle. If the runtime closes meanwhile, the tasks not queued are marked skipped and the
+     * group cancelled (or, if none was queued, the group freed and the call refused).
+     */
+    private TaskGroup queueBatch(long fn, long group, ByteBuffer buffer, int count, int stride, int resultOffset,
+                                 BatchWriter writer, IntUnaryOperator chunkSize) {
+        int accepted = 0, chunks = 0;
+        while (accepted < count) {
+            int end = accepted + chunkSize.applyAsInt(count - accepted);
+            writer.write(accepted, end);
+            int index = acquireDescriptor();
+            if (index < 0) break; // closed meanwhile
+            prepare(index, fn, end, group, accepted, 0); // a chunk: no handle, no run count
+            if (offer(index, true) != OffHeapRing.OFFERED) {
+                pool.discard(index);
+                break; // closed meanwhile
+            }
+            accepted = end;
+            chunks++;
+            signalWork();
+        }
+        batchTasksBeyondChunks.add(accepted - chunks);
+        int refused = count - accepted;
+        if (refused > 0) {
+            if (accepted == 0) {
+                SchedNative.spn_group_destroy(group);
+                throw new RejectedExecutionException(name + " is closed");
+            }
+            INTS.setVolatile(buffer, GROUP_CANCELLED, 1);
+            int marks = GROUP_RESULTS + stride * count;
+            for (int i = accepted; i < count; i++) buffer.put(marks + i, (byte) 1);
+            if ((long) LONGS.getAndAdd(buffer, GROUP_REMAINING, (long) -refused) == refused) {
+                // Every accepted task already ended: nobody else will finish the group.
+                INTS.setVolatile(buffer, GROUP_STATE, STATE_CANCELLED);
+            }
+        }
+        TaskGroup handle = new TaskGroup(this, group, buffer, count, refused, stride, resultOffset);
+        liveGroups.add(handle);
+        return handle;
     }
 
     /**
@@ -439,6 +478,16 @@ public final class Spindle implements AutoCloseable {
     int batchChunk(int remaining) {
         long perWorkerShare = (long) remaining / ((long) workerCount * BATCH_CHUNKS_PER_WORKER);
         return (int) Math.max(1, Math.min(BATCH_CHUNK_MAX, perWorkerShare));
+    }
+
+    /**
+     * The rows of a callAll chunk: half of each worker's share of what is left (guided
+     * self-scheduling). A row is one call, so a chunk costs its queueing once for thousands of
+     * short calls, while the last chunks, a row or a few, let the workers end together when
+     * calls are long.
+     */
+    int callChunk(int remaining) {
+        return (int) Math.max(1, (long) remaining / (2L * workerCount));
     }
 
     private static long requireFunction(NativeFunction fn) {

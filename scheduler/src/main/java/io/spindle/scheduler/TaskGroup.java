@@ -28,15 +28,19 @@ public final class TaskGroup extends Handle {
     private final ByteBuffer buffer;
     private final int size;
     private final int refused;
+    private final int rowStride;    // bytes per row: 8 for spawnAll, a call row for callAll
+    private final int resultOffset; // the result slot in a row, or -1 when there is none (void)
     private long[] results; // written before outcome
     private BitSet skipped; // tasks that never ran, when the outcome is CANCELLED
 
-    TaskGroup(Spindle spindle, long address, ByteBuffer buffer, int size, int refused) {
+    TaskGroup(Spindle spindle, long address, ByteBuffer buffer, int size, int refused, int rowStride, int resultOffset) {
         super(spindle);
         this.address = address;
         this.buffer = buffer;
         this.size = size;
         this.refused = refused;
+        this.rowStride = rowStride;
+        this.resultOffset = resultOffset;
     }
 
     /** An empty batch: done at once with no results, and nothing native to wait on or free. */
@@ -46,6 +50,8 @@ public final class TaskGroup extends Handle {
         this.buffer = null;
         this.size = 0;
         this.refused = 0;
+        this.rowStride = 8;
+        this.resultOffset = 0;
         this.results = new long[0];
         settleWithoutNativePart(STATE_DONE); // after results: outcome publishes them
     }
@@ -134,15 +140,19 @@ public final class TaskGroup extends Handle {
     int copyFromNative() {
         long[] r = new long[size];
         // After the final state was read (acquire), so every task's result is visible.
-        buffer.slice(GROUP_RESULTS, 8 * size).order(ByteOrder.nativeOrder()).asLongBuffer().get(r);
+        if (rowStride == 8 && resultOffset == 0) {
+            buffer.slice(GROUP_RESULTS, 8 * size).order(ByteOrder.nativeOrder()).asLongBuffer().get(r);
+        } else if (resultOffset >= 0) {
+            for (int i = 0, at = GROUP_RESULTS + resultOffset; i < size; i++, at += rowStride) r[i] = buffer.getLong(at);
+        }
         boolean cancelled = (lvState() & STATE_MASK) == STATE_CANCELLED || (int) INTS.getVolatile(buffer, GROUP_CANCELLED) != 0;
         if (cancelled) {
             BitSet never = new BitSet(size);
-            int marks = GROUP_RESULTS + 8 * size;
+            int marks = GROUP_RESULTS + rowStride * size;
             for (int i = 0; i < size; i++) {
                 if (buffer.get(marks + i) != 0) {
                     never.set(i);
-                    r[i] = 0; // it still holds the task's argument
+                    r[i] = 0; // it still holds the task's argument, or nothing
                 }
             }
             skipped = never;

@@ -155,6 +155,106 @@ class TypedCallTest {
         }
     }
 
+    /**
+     * Rows at the register limit (6 integers and 8 doubles on x86-64), of every size around the
+     * chunk boundaries: each row's registers come from its own row, also in the last row,
+     * whose loads reach past the rows.
+     */
+    @Test
+    void batchRowsAtTheRegisterLimitKeepTheirOwnArguments() {
+        CType[] args = new CType[14];
+        java.util.Arrays.fill(args, 0, 6, INT64);
+        java.util.Arrays.fill(args, 6, 14, DOUBLE);
+        TypedFunction fourteen = fn("spn_t_fourteen", DOUBLE, args);
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            for (int rows : new int[] {1, 2, 3, 4, 5, 17, 1000, 40_000}) {
+                Object[] columns = new Object[14];
+                double[] want = new double[rows];
+                for (int k = 0; k < 14; k++) {
+                    long[] ints = new long[rows];
+                    double[] fps = new double[rows];
+                    for (int i = 0; i < rows; i++) {
+                        long v = (long) i * 31 + k;
+                        ints[i] = v;
+                        fps[i] = v + 0.5;
+                        want[i] += (k + 1) * (k < 6 ? (double) v : v + 0.5);
+                    }
+                    columns[k] = k < 6 ? ints : fps;
+                }
+                assertArrayEquals(want, spindle.callAll(fourteen, columns).joinDouble(), rows + " rows");
+            }
+        }
+    }
+
+    @Test
+    void batchesOfVoidAndFloatResults() {
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            int rows = 5_000;
+            Memory cells = SchedTestLib.zeroed(8L * rows);
+            long[] where = new long[rows], values = new long[rows];
+            for (int i = 0; i < rows; i++) {
+                where[i] = Pointer.nativeValue(cells) + 8L * i;
+                values[i] = -i;
+            }
+            assertArrayEquals(new long[rows], spindle.callAll(fn("spn_t_store", VOID, POINTER, INT64), where, values).join());
+            for (int i = 0; i < rows; i++) assertEquals(-i, cells.getLong(8L * i), "row " + i);
+
+            float[] a = new float[rows], b = new float[rows];
+            double[] want = new double[rows];
+            for (int i = 0; i < rows; i++) {
+                a[i] = i * 0.5f;
+                b[i] = 3.0f - i;
+                want[i] = a[i] * b[i];
+            }
+            assertArrayEquals(want, spindle.callAll(fn("spn_t_fmul", FLOAT, FLOAT, FLOAT), a, b).joinDouble());
+        }
+    }
+
+    /**
+     * A million calls in batches of every size, on 1, 2 and 4 workers: every row runs exactly
+     * once (the function counts its calls) and its result lands in its own slot.
+     */
+    @Test
+    void everyRowRunsOnceAndKeepsItsResult() {
+        Memory calls = SchedTestLib.zeroed(8);
+        TypedFunction count = fn("spn_t_count", INT64, POINTER, INT64);
+        long expectedCalls = 0;
+        for (int workers : new int[] {1, 2, 4}) {
+            try (Spindle spindle = Spindle.builder().workers(workers).ringCapacity(16).build()) {
+                for (int rows : new int[] {1, 7, 64, 65, 999, 100_000, 250_000}) {
+                    long[] counter = new long[rows], values = new long[rows];
+                    java.util.Arrays.fill(counter, Pointer.nativeValue(calls));
+                    for (int i = 0; i < rows; i++) values[i] = (long) i * 3 - 7;
+                    assertArrayEquals(values, spindle.callAll(count, counter, values).join(), rows + " rows on " + workers);
+                    expectedCalls += rows;
+                    assertEquals(expectedCalls, calls.getLong(0), "calls so far, " + rows + " rows on " + workers + " worker(s)");
+                }
+            }
+        }
+    }
+
+    /** shutdownNow() stops a batch between rows: the rows that ran keep their results, once each. */
+    @Test
+    void shutdownNowStopsABatchBetweenRows() throws Exception {
+        int rows = 4_000; // a millisecond each: seconds of work on two workers
+        Memory calls = SchedTestLib.zeroed(8);
+        Spindle spindle = Spindle.builder().workers(2).build();
+        long[] counter = new long[rows], values = new long[rows];
+        java.util.Arrays.fill(counter, Pointer.nativeValue(calls));
+        for (int i = 0; i < rows; i++) values[i] = i + 1;
+        TypedGroup batch = spindle.callAll(fn("spn_t_count_slowly", INT64, POINTER, INT64), counter, values);
+        while (calls.getLong(0) < 20) Thread.sleep(1);
+        long cancelled = spindle.shutdownNow();
+        BatchCancelledException e = assertThrows(BatchCancelledException.class, batch::join);
+        long ran = rows - e.skipped().cardinality();
+        assertTrue(cancelled > 0 && ran >= 20, "cancelled " + cancelled + ", ran " + ran);
+        assertTrue(ran < spindle.callChunk(rows), "the first chunk was cut short, not run to its end: ran " + ran);
+        assertEquals(rows, ran + cancelled, "every row either ran or was cancelled");
+        assertEquals(ran, calls.getLong(0), "each row that ran, ran once");
+        long[] results = e.results();
+        for (int i = 0; i < rows; i++) assertEquals(e.ran(i) ? i + 1 : 0, results[i], "row " + i);
+    }
+
     @Test
     void badBatchesAreRefusedBeforeAnythingIsQueued() {
         try (Spindle spindle = Spindle.builder().workers(1).build()) {

@@ -32,7 +32,10 @@ public final class Layout {
         SCHED_SPACE_SIGNALLED(Layout.SCHED_SPACE_SIGNALLED), COMPLETION_SPACE(Layout.COMPLETION_SPACE),
         SCHED_SPACE_SEQ(Layout.SCHED_SPACE_SEQ), SCHED_SPACE_PARKERS(Layout.SCHED_SPACE_PARKERS),
         CALL_SIZE(Layout.CALL_SIZE), CALL_FN(Layout.CALL_FN), CALL_RET_INT(Layout.CALL_RET_INT),
-        CALL_RET_FP(Layout.CALL_RET_FP), CALL_INTS(Layout.CALL_INTS), CALL_FPS(Layout.CALL_FPS);
+        CALL_RET_FP(Layout.CALL_RET_FP), CALL_INTS(Layout.CALL_INTS), CALL_FPS(Layout.CALL_FPS),
+        GROUP_CALL_FN(Layout.GROUP_CALL_FN), GROUP_ROW_STRIDE(Layout.GROUP_ROW_STRIDE), GROUP_ROW_FPS(Layout.GROUP_ROW_FPS),
+        GROUP_ROW_RET(Layout.GROUP_ROW_RET), GROUP_RET_KIND(Layout.GROUP_RET_KIND), CALL_ROW_OVERREAD(Layout.CALL_ROW_OVERREAD),
+        RET_INT(Layout.RET_INT), RET_FP(Layout.RET_FP);
 
         final long expected;
 
@@ -71,8 +74,19 @@ public final class Layout {
     public static final int GROUP_CANCELLED = 4;
     public static final int GROUP_REMAINING = 8;
     public static final int GROUP_COUNT = 16;
-    public static final int GROUP_RESULTS = 64; // each task's argument, then its result
-    // After the results: a byte per task, set if it never ran (cancelled, or refused at close).
+    public static final int GROUP_CALL_FN = 24; // callAll: the function; spawnAll: 0
+    public static final int GROUP_ROW_STRIDE = 32; // an int: bytes per row (8 for spawnAll)
+    public static final int GROUP_ROW_FPS = 36; // a short: a call row's first floating-point argument
+    public static final int GROUP_ROW_RET = 38; // a short: a call row's result slot
+    public static final int GROUP_RET_KIND = 40;
+    public static final int GROUP_RESULTS = 64; // the rows: spawnAll's hold each task's argument, then its result
+    // After the rows: a byte per task, set if it never ran (cancelled, or refused at close),
+    // then CALL_ROW_OVERREAD bytes the row loop may read past the last row.
+    public static final int CALL_ROW_OVERREAD = 128;
+    // spn_call_group_create's return kinds (SPN_RET_*).
+    public static final int RET_NONE = 0;
+    public static final int RET_INT = 1;
+    public static final int RET_FP = 2;
 
     public static final int SCHED_SUBMIT = 0;
     public static final int SCHED_COMPLETIONS = 8;
