@@ -2,9 +2,10 @@
  * Typed calls, AArch64 (AAPCS64): intptr_t spn_call_task(struct spn_call *row)
  *
  * As call_x86_64.S: loads x0-x7 and d0-d7 from the row (spindle_sched.h draws it), calls
- * row->fn, stores x0 and d0 back. x19 (callee-saved) keeps the row across the call.
+ * row->fn, and returns x0, or d0's bits when ret_kind is SPN_RET_FP. x19 (callee-saved)
+ * keeps the row across the call.
  *
- *   row +0 fn | +8 ret_int | +16 ret_fp | +64 ints[0..7] | +128 fps[0..7]
+ *   row +0 fn | +8 ret_kind | +64 ints[0..7] | +128 fps[0..7]
  */
 #include "spindle_sched.h"
 
@@ -33,9 +34,11 @@ spn_call_task:
     ldp x6, x7, [x19, #112]
     ldr x16, [x19]
     blr x16
-    str x0, [x19, #8]
-    str d0, [x19, #16]
-    ldr x19, [sp, #16]
+    ldr w9, [x19, #8]
+    cmp w9, #SPN_RET_FP
+    b.ne 1f
+    fmov x0, d0
+1:  ldr x19, [sp, #16]
     ldp x29, x30, [sp], #32
     .cfi_def_cfa_offset 0
     ret

@@ -1,13 +1,14 @@
 /*
  * Typed calls, x86-64 System V: intptr_t spn_call_task(struct spn_call *row)
  *
- * A task like any other (Spindle.call spawns it with the row as its argument): it loads
- * the six integer argument registers and the eight vector ones from the row (spindle_sched.h
- * draws it), calls row->fn, and stores rax and xmm0 back. Loading registers the callee does
- * not use is harmless: the ABI leaves them undefined for it. al = 8 is the upper bound a
- * variadic callee may be told for the vector registers in use.
+ * A task like any other (Spindle.call spawns it with its descriptor's row as its argument):
+ * it loads the six integer argument registers and the eight vector ones from the row
+ * (spindle_sched.h draws it), calls row->fn, and returns rax, or xmm0's bits when ret_kind is
+ * SPN_RET_FP, as the task's result. Loading registers the callee does not use is harmless:
+ * the ABI leaves them undefined for it. al = 8 is the upper bound a variadic callee may be
+ * told for the vector registers in use.
  *
- *   row +0 fn | +8 ret_int | +16 ret_fp | +64 ints[0..5] | +128 fps[0..7]
+ *   row +0 fn | +8 ret_kind | +64 ints[0..5] | +128 fps[0..7]
  *
  * rbx (callee-saved) keeps the row across the call; its push also aligns the stack to 16.
  */
@@ -40,9 +41,10 @@ spn_call_task:
     movq 104(%rbx), %r9
     movl $8, %eax
     call *(%rbx)
-    movq %rax, 8(%rbx)
-    movq %xmm0, 16(%rbx)
-    popq %rbx
+    cmpl $SPN_RET_FP, 8(%rbx)
+    jne 1f
+    movq %xmm0, %rax
+1:  popq %rbx
     .cfi_adjust_cfa_offset -8
     .cfi_restore rbx
     ret

@@ -148,6 +148,8 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
     case SPN_L_CALL_ROW_OVERREAD: return SPN_CALL_ROW_OVERREAD;
     case SPN_L_RET_INT: return SPN_RET_INT;
     case SPN_L_RET_FP: return SPN_RET_FP;
+    case SPN_L_POOL_CALL_ROWS: return SPN_POOL_CALL_ROWS;
+    case SPN_L_POOL_CHUNK_BYTES: return SPN_POOL_CHUNK_BYTES;
     case SPN_L_SCHED_SUBMIT: return offsetof(struct spn_sched, submit);
     case SPN_L_SCHED_COMPLETIONS: return offsetof(struct spn_sched, completions);
     case SPN_L_SCHED_POOL_CHUNK_COUNT: return offsetof(struct spn_sched, pool_chunk_count);
@@ -180,8 +182,7 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
     case SPN_L_SCHED_SPACE_PARKERS: return offsetof(struct spn_sched, space_parkers);
     case SPN_L_CALL_SIZE: return sizeof(struct spn_call);
     case SPN_L_CALL_FN: return offsetof(struct spn_call, fn);
-    case SPN_L_CALL_RET_INT: return offsetof(struct spn_call, ret_int);
-    case SPN_L_CALL_RET_FP: return offsetof(struct spn_call, ret_fp);
+    case SPN_L_CALL_RET_KIND: return offsetof(struct spn_call, ret_kind);
     case SPN_L_CALL_INTS: return offsetof(struct spn_call, ints);
     case SPN_L_CALL_FPS: return offsetof(struct spn_call, fps);
     case SPN_L_KEY_COUNT: return SPN_L_KEY_COUNT;
@@ -256,7 +257,7 @@ SPN_EXPORT int spn_pool_grow(struct spn_sched *s)
     if ((uint32_t) __atomic_load_n(&s->pool_head, __ATOMIC_ACQUIRE) == 0) {
         int64_t n = s->pool_chunk_count;
         struct spn_task *chunk = n < SPN_POOL_MAX_CHUNKS
-            ? mmap(NULL, SPN_POOL_CHUNK * sizeof(struct spn_task), PROT_READ | PROT_WRITE,
+            ? mmap(NULL, SPN_POOL_CHUNK_BYTES, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             : MAP_FAILED;
         if (chunk == MAP_FAILED) {
@@ -968,7 +969,7 @@ SPN_EXPORT void spn_sched_destroy(struct spn_sched *s)
     spn_fiber_runtime_destroy(s);
     free((void *) s->workers);
     for (int64_t i = 0; i < s->pool_chunk_count; i++)
-        munmap((void *) s->chunks[i], SPN_POOL_CHUNK * sizeof(struct spn_task));
+        munmap((void *) s->chunks[i], SPN_POOL_CHUNK_BYTES);
     spn_ring_destroy((struct spn_ring *) s->submit);
     spn_ring_destroy((struct spn_ring *) s->completions);
     free(s);

@@ -196,36 +196,42 @@ int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end, const int
  * spn_call_task(row). Java writes the function and its arguments where the ABI wants them
  * (integers and pointers in the integer argument registers, in order, already widened to 64
  * bits as the declared types say; floats and doubles in the vector registers); the worker
- * loads every one of them, calls, and stores both return registers. Java reads the one the
- * declared return type names and narrows it. No per-signature code, no interpretation.
+ * loads every one of them, calls, and returns the register ret_kind names (xmm0 / d0 as raw
+ * bits for SPN_RET_FP, else rax / x0) as the task's result, which Java narrows. No
+ * per-signature code, no interpretation.
  *
- * fn(8b), ret_int(8b), ret_fp(8b), pad(40b) | ints[8] (8b each) | fps[8] (8b each)
+ * fn(8b), ret_kind(4b), pad(52b) | ints[8] (8b each) | fps[8] (8b each)
  *
- * x86-64 SysV passes 6 integers and 8 floating-point values in registers, AArch64 8 and 8;
- * a signature with more (they would go on the stack) is refused in Java. For a float, the
- * low 32 bits of its slot hold it, as the low half of the register does.
+ * Every descriptor has a row of its own, after its chunk's descriptors (the descriptor pool
+ * below), read only by the run: a call allocates nothing. x86-64 SysV passes 6 integers and
+ * 8 floating-point values in registers, AArch64 8 and 8; a signature with more (they would
+ * go on the stack) is refused in Java. For a float, the low 32 bits of its slot hold it, as
+ * the low half of the register does.
  * ------------------------------------------------------------------------------------- */
 #define SPN_CALL_INT_REGS 8
 #define SPN_CALL_FP_REGS 8
 
 struct spn_call {
     int64_t fn;
-    int64_t ret_int; /* rax / x0 */
-    int64_t ret_fp;  /* xmm0 / d0, as raw bits */
-    char pad0[40];
+    int32_t ret_kind; /* SPN_RET_* */
+    char pad0[52];
     int64_t ints[SPN_CALL_INT_REGS];
     int64_t fps[SPN_CALL_FP_REGS];
 };
 
 /* ---------------------------------------------------------------------------------------
  * The descriptor pool: descriptors live in chunks of SPN_POOL_CHUNK that are allocated as
- * the number of live tasks grows and freed when the runtime closes. Free descriptors form
+ * the number of live tasks grows and freed when the runtime closes. A chunk is one mapping:
+ * its descriptors, then a typed call row (struct spn_call) for each, at SPN_POOL_CALL_ROWS;
+ * a row's pages are touched only once a call uses it. Free descriptors form
  * a Treiber stack linked through next_free; the head packs a 32-bit tag (against ABA on
  * pop) with index + 1:   head = tag << 32 | (index + 1),  0 in the low half = empty.
  * ------------------------------------------------------------------------------------- */
 #define SPN_POOL_CHUNK_SHIFT 12
 #define SPN_POOL_CHUNK (1 << SPN_POOL_CHUNK_SHIFT)
 #define SPN_POOL_MAX_CHUNKS 1024 /* 4 M live tasks */
+#define SPN_POOL_CALL_ROWS (SPN_POOL_CHUNK * 64) /* bytes: after the chunk's descriptors */
+#define SPN_POOL_CHUNK_BYTES (SPN_POOL_CALL_ROWS + SPN_POOL_CHUNK * 192)
 
 /* ---------------------------------------------------------------------------------------
  * Per-worker counters: written only by their worker (relaxed), read by anyone (racy
@@ -369,8 +375,7 @@ enum spn_layout_key {
     SPN_L_SCHED_SPACE_PARKERS,
     SPN_L_CALL_SIZE,
     SPN_L_CALL_FN,
-    SPN_L_CALL_RET_INT,
-    SPN_L_CALL_RET_FP,
+    SPN_L_CALL_RET_KIND,
     SPN_L_CALL_INTS,
     SPN_L_CALL_FPS,
     SPN_L_GROUP_CALL_FN,
@@ -381,6 +386,8 @@ enum spn_layout_key {
     SPN_L_CALL_ROW_OVERREAD,
     SPN_L_RET_INT,
     SPN_L_RET_FP,
+    SPN_L_POOL_CALL_ROWS,
+    SPN_L_POOL_CHUNK_BYTES,
     SPN_L_KEY_COUNT
 };
 
@@ -396,8 +403,12 @@ _Static_assert(__builtin_offsetof(struct spn_group, call_fn) == SPN_GROUP_CALL_F
                    && __builtin_offsetof(struct spn_group, ret_kind) == SPN_GROUP_RET_KIND,
                "group header: the offsets the assembly of spn_call_rows uses");
 _Static_assert(sizeof(struct spn_call) == 192 && __builtin_offsetof(struct spn_call, ints) == 64
-                   && __builtin_offsetof(struct spn_call, fps) == 128,
+                   && __builtin_offsetof(struct spn_call, fps) == 128
+                   && __builtin_offsetof(struct spn_call, ret_kind) == 8,
                "call rows: the offsets the assembly of spn_call_task uses");
+_Static_assert(SPN_POOL_CALL_ROWS == SPN_POOL_CHUNK * sizeof(struct spn_task)
+                   && SPN_POOL_CHUNK_BYTES == SPN_POOL_CALL_ROWS + SPN_POOL_CHUNK * sizeof(struct spn_call),
+               "a pool chunk: its descriptors, then a call row each");
 
 #endif /* !__ASSEMBLER__ */
 #endif /* SPINDLE_SCHED_H */

@@ -1,6 +1,5 @@
 package io.spindle.scheduler;
 
-import com.sun.jna.Memory;
 import com.sun.jna.Platform;
 
 import java.util.Arrays;
@@ -33,10 +32,14 @@ public final class Signature {
 
     private final CType returns;
     private final CType[] args;
+    private final int integerArgs;
+    private final int returnKind;
 
-    private Signature(CType returns, CType[] args) {
+    private Signature(CType returns, CType[] args, int integerArgs) {
         this.returns = returns;
         this.args = args;
+        this.integerArgs = integerArgs;
+        this.returnKind = returns == CType.VOID ? RET_NONE : returns.isFloatingPoint() ? RET_FP : RET_INT;
     }
 
     /** The signature {@code returns fn(args...)}; IllegalArgumentException naming the rule it breaks. */
@@ -55,7 +58,7 @@ public final class Signature {
                     + MAX_FLOATING_POINT_ARGS + " floating-point arguments here (the ones " + Platform.ARCH
                     + " passes in registers), this one has " + ints + " and " + fps);
         }
-        return new Signature(returns, args.clone());
+        return new Signature(returns, args.clone(), ints);
     }
 
     public CType returns() {
@@ -66,19 +69,23 @@ public final class Signature {
         return List.of(args);
     }
 
-    /** Writes a call's row: the function, then each argument in the register the ABI gives it. */
-    void writeRow(Memory row, long fn, Object[] values) {
+    /**
+     * Writes a call's row (struct spn_call) at {@code offset} of {@code chunk}: the function,
+     * which register to return, then each argument in the register the ABI gives it.
+     * IllegalArgumentException for a wrong count or an argument its type cannot hold.
+     */
+    void writeRow(java.nio.ByteBuffer chunk, int offset, long fn, Object[] values) {
         if (values.length != args.length) {
             throw new IllegalArgumentException(this + " takes " + args.length + " argument(s), got " + values.length);
         }
-        row.clear();
-        row.setLong(CALL_FN, fn);
         int ints = 0, fps = 0;
         for (int i = 0; i < args.length; i++) {
             long register = args[i].toRegister(values[i], i);
-            if (args[i].isFloatingPoint()) row.setLong(CALL_FPS + 8L * fps++, register);
-            else row.setLong(CALL_INTS + 8L * ints++, register);
+            if (args[i].isFloatingPoint()) chunk.putLong(offset + CALL_FPS + 8 * fps++, register);
+            else chunk.putLong(offset + CALL_INTS + 8 * ints++, register);
         }
+        chunk.putLong(offset + CALL_FN, fn);
+        chunk.putInt(offset + CALL_RET_KIND, returnKind);
     }
 
     /**
@@ -111,7 +118,7 @@ public final class Signature {
 
     /** Integer and pointer arguments: the registers a call loads from the start of its row. */
     int integerArgs() {
-        return (int) Arrays.stream(args).filter(CType::isInteger).count();
+        return integerArgs;
     }
 
     /** Float and double arguments: the vector registers a call loads from its row. */
@@ -121,7 +128,7 @@ public final class Signature {
 
     /** Which result register a batch row keeps (spn_call_group_create's ret_kind). */
     int returnKind() {
-        return returns == CType.VOID ? RET_NONE : returns.isFloatingPoint() ? RET_FP : RET_INT;
+        return returnKind;
     }
 
     /**

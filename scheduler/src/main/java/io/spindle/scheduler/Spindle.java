@@ -298,12 +298,31 @@ public final class Spindle implements AutoCloseable {
     public TypedTask call(TypedFunction fn, Object... args) {
         Objects.requireNonNull(fn, "typed function");
         Objects.requireNonNull(args, "arguments");
-        com.sun.jna.Memory row = new com.sun.jna.Memory(CALL_SIZE);
-        fn.signature().writeRow(row, fn.address(), args);
-        Task task = spawn(CALL_TASK, Pointer.nativeValue(row), true);
-        TypedTask typed = new TypedTask(this, task, row, fn, args);
-        heldForTasks.add(typed);
-        return typed;
+        enterOrReject();
+        try {
+            int index = acquireDescriptor();
+            if (index < 0) throw new RejectedExecutionException(name + " is closed");
+            try {
+                // The descriptor's own row: no allocation. A bad argument gives the unseen descriptor back.
+                fn.signature().writeRow(pool.chunk(index), DescriptorPool.callRowOffset(index), fn.address(), args);
+            } catch (RuntimeException bad) {
+                pool.discard(index);
+                throw bad;
+            }
+            int gen = prepare(index, CALL_TASK.address(), pool.callRowAddress(index), 0, 0, REF_RUN | REF_HANDLE | REF_JAVA);
+            submit(index, true);
+            Task task = new Task(this, index, gen);
+            // A JNA Memory given as a pointer must outlive the call; primitives need no holding.
+            for (Object arg : args) {
+                if (arg instanceof Pointer) {
+                    task.holdForTheRun(args);
+                    break;
+                }
+            }
+            return new TypedTask(task, fn);
+        } finally {
+            exit();
+        }
     }
 
     /**
@@ -846,7 +865,7 @@ public final class Spindle implements AutoCloseable {
         liveGroups.clear();
         synchronized (closeLock) { // a shutdownNow() now must not tell the freed scheduler
             SchedNative.spn_sched_destroy(sched); // 4. rings, descriptors, control block
-            heldForTasks.clear(); // no worker is left to touch a row
+            heldForTasks.clear(); // no worker is left to touch what they hold
             tombstones = t;
         }
         terminated.countDown();

@@ -233,6 +233,47 @@ class TypedCallTest {
         }
     }
 
+    /**
+     * Single calls from four threads at once, thousands in flight: each call's arguments live
+     * in its descriptor's row until it runs, so a reused row must never carry another call's.
+     */
+    @Test
+    void concurrentSingleCallsEachKeepTheirOwnArguments() throws Exception {
+        CType[] args = new CType[14];
+        java.util.Arrays.fill(args, 0, 6, INT64);
+        java.util.Arrays.fill(args, 6, 14, DOUBLE);
+        TypedFunction fourteen = fn("spn_t_fourteen", DOUBLE, args);
+        TypedFunction negate = fn("spn_t_i32_identity", INT32, INT32);
+        try (Spindle spindle = Spindle.builder().workers(2).ringCapacity(256).build()) {
+            List<Thread> callers = new ArrayList<>();
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int t = 0; t < 4; t++) {
+                final int caller = t;
+                callers.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        int n = 20_000;
+                        TypedTask[] calls = new TypedTask[n];
+                        for (int i = 0; i < n; i++) {
+                            long v = caller * 1_000_000L + i;
+                            calls[i] = i % 2 == 0
+                                    ? spindle.call(fourteen, v, v, v, v, v, v, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, (double) v)
+                                    : spindle.call(negate, (int) -v);
+                        }
+                        for (int i = 0; i < n; i++) {
+                            long v = caller * 1_000_000L + i;
+                            if (i % 2 == 0) assertEquals(21.0 * v + 0.5 * (7 + 8 + 9 + 10 + 11 + 12 + 13) + 14.0 * v, calls[i].joinDouble(), "call " + v);
+                            else assertEquals(-v, calls[i].join(), "call " + v);
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            for (Thread c : callers) assertTrue(c.join(Duration.ofMinutes(2)), "a caller still waits after 2 minutes");
+            assertTrue(failures.isEmpty(), () -> failures.get(0).toString());
+        }
+    }
+
     /** shutdownNow() stops a batch between rows: the rows that ran keep their results, once each. */
     @Test
     void shutdownNowStopsABatchBetweenRows() throws Exception {

@@ -43,6 +43,16 @@ public final class DescriptorPool {
         return (index & (POOL_CHUNK - 1)) << TASK_SHIFT;
     }
 
+    /** Where descriptor {@code index}'s typed call row starts in its {@link #chunk}. */
+    public static int callRowOffset(int index) {
+        return POOL_CALL_ROWS + (index & (POOL_CHUNK - 1)) * CALL_SIZE;
+    }
+
+    /** The native address of descriptor {@code index}'s typed call row. */
+    public long callRowAddress(int index) {
+        return address(index) - offset(index) + callRowOffset(index);
+    }
+
     public long address(int index) {
         int c = index >>> POOL_CHUNK_SHIFT;
         long[] known = chunkAddresses;
@@ -176,7 +186,7 @@ public final class DescriptorPool {
         long[] grownAddresses = Arrays.copyOf(chunkAddresses, count);
         for (int c = known.length; c < count; c++) {
             long address = (long) LONGS.getAcquire(control, SCHED_CHUNKS + 8 * c);
-            grownChunks[c] = Memory.map(address, (long) POOL_CHUNK << TASK_SHIFT);
+            grownChunks[c] = Memory.map(address, POOL_CHUNK_BYTES); // descriptors, then call rows
             grownAddresses[c] = address;
         }
         chunkAddresses = grownAddresses;

@@ -31,11 +31,12 @@ public final class Layout {
         REF_HANDLE(Layout.REF_HANDLE), REF_JAVA(Layout.REF_JAVA), SCHED_SPACE_WAITERS(Layout.SCHED_SPACE_WAITERS),
         SCHED_SPACE_SIGNALLED(Layout.SCHED_SPACE_SIGNALLED), COMPLETION_SPACE(Layout.COMPLETION_SPACE),
         SCHED_SPACE_SEQ(Layout.SCHED_SPACE_SEQ), SCHED_SPACE_PARKERS(Layout.SCHED_SPACE_PARKERS),
-        CALL_SIZE(Layout.CALL_SIZE), CALL_FN(Layout.CALL_FN), CALL_RET_INT(Layout.CALL_RET_INT),
-        CALL_RET_FP(Layout.CALL_RET_FP), CALL_INTS(Layout.CALL_INTS), CALL_FPS(Layout.CALL_FPS),
+        CALL_SIZE(Layout.CALL_SIZE), CALL_FN(Layout.CALL_FN), CALL_RET_KIND(Layout.CALL_RET_KIND),
+        CALL_INTS(Layout.CALL_INTS), CALL_FPS(Layout.CALL_FPS),
         GROUP_CALL_FN(Layout.GROUP_CALL_FN), GROUP_ROW_STRIDE(Layout.GROUP_ROW_STRIDE), GROUP_ROW_FPS(Layout.GROUP_ROW_FPS),
         GROUP_ROW_RET(Layout.GROUP_ROW_RET), GROUP_RET_KIND(Layout.GROUP_RET_KIND), CALL_ROW_OVERREAD(Layout.CALL_ROW_OVERREAD),
-        RET_INT(Layout.RET_INT), RET_FP(Layout.RET_FP);
+        RET_INT(Layout.RET_INT), RET_FP(Layout.RET_FP), POOL_CALL_ROWS(Layout.POOL_CALL_ROWS),
+        POOL_CHUNK_BYTES(Layout.POOL_CHUNK_BYTES);
 
         final long expected;
 
@@ -115,12 +116,13 @@ public final class Layout {
     public static final int POOL_CHUNK_SHIFT = 12;
     public static final int POOL_CHUNK = 1 << POOL_CHUNK_SHIFT;
     public static final int POOL_MAX_CHUNKS = 1024;
+    public static final int POOL_CALL_ROWS = POOL_CHUNK << TASK_SHIFT; // a chunk's call rows, after its descriptors
+    public static final int POOL_CHUNK_BYTES = POOL_CALL_ROWS + POOL_CHUNK * 192;
 
-    // struct spn_call: a typed call's row.
+    // struct spn_call: a typed call's row, one per descriptor after its chunk's descriptors.
     public static final int CALL_SIZE = 192;
     public static final int CALL_FN = 0;
-    public static final int CALL_RET_INT = 8;
-    public static final int CALL_RET_FP = 16;
+    public static final int CALL_RET_KIND = 8;
     public static final int CALL_INTS = 64;
     public static final int CALL_FPS = 128;
     public static final int CALL_INT_SLOTS = 8;
