@@ -14,7 +14,10 @@ public enum CType {
     INT16(16, true), UINT16(16, false),
     INT32(32, true), UINT32(32, false),
     INT64(64, true), UINT64(64, false),
-    /** A pointer (or {@code intptr_t}): a JNA {@link Pointer}, or an address as a {@code long}. */
+    /**
+     * A pointer (or {@code intptr_t}): a JNA {@link Pointer}, a {@link PointerArgument} (an FFM
+     * segment, say), or an address as a {@code long}.
+     */
     POINTER(64, false),
     FLOAT(32, true), DOUBLE(64, true);
 
@@ -46,7 +49,8 @@ public enum CType {
             if (value == null) return 0;
             if (value instanceof Pointer p) return Pointer.nativeValue(p);
             if (value instanceof Long address) return address;
-            throw mismatch(value, position, "a com.sun.jna.Pointer, null, or an address as a long");
+            if (value instanceof PointerArgument p) return p.address();
+            throw mismatch(value, position, "a com.sun.jna.Pointer, a PointerArgument, null, or an address as a long");
         }
         if (isFloatingPoint()) {
             if (!(value instanceof Number n)) throw mismatch(value, position, "a number");
@@ -61,16 +65,22 @@ public enum CType {
     /**
      * Checks that a batch's argument column {@code column} (argument {@code k}) is an array
      * this type takes, and every element of its first {@code rows} in range; the same rules as
-     * {@link #toRegister(Object, int)}, for primitive arrays: long[], int[], short[] or byte[]
-     * for an integer type, long[] of addresses for POINTER, double[] or float[] for FLOAT and
-     * DOUBLE.
+     * {@link #toRegister(Object, int)}, for arrays: long[], int[], short[] or byte[] for an
+     * integer type, long[] of addresses or PointerArgument[] for POINTER, double[] or float[]
+     * for FLOAT and DOUBLE.
      */
     void checkColumn(Object column, int k, int rows) {
         if (isFloatingPoint()) {
             if (!(column instanceof double[] || column instanceof float[])) throw columnMismatch(column, k, "a double[] or float[]");
             return;
         }
-        if (this == POINTER && !(column instanceof long[])) throw columnMismatch(column, k, "a long[] of addresses");
+        if (this == POINTER && column instanceof PointerArgument[] pointers) {
+            for (int row = 0; row < rows; row++) {
+                if (pointers[row] == null) throw new IllegalArgumentException("argument column " + k + ", row " + row + ": a null PointerArgument");
+            }
+            return;
+        }
+        if (this == POINTER && !(column instanceof long[])) throw columnMismatch(column, k, "a long[] of addresses or a PointerArgument[]");
         if (!(column instanceof long[] || column instanceof int[] || column instanceof short[] || column instanceof byte[])) {
             throw columnMismatch(column, k, "a long[], int[], short[] or byte[]");
         }
@@ -100,6 +110,8 @@ public enum CType {
             for (int i = from; i < to; i++, at += stride) rows.putLong(at, a[i]);
         } else if (column instanceof byte[] a) {
             for (int i = from; i < to; i++, at += stride) rows.putLong(at, a[i]);
+        } else if (column instanceof PointerArgument[] a) {
+            for (int i = from; i < to; i++, at += stride) rows.putLong(at, a[i].address());
         } else if (column instanceof double[] a) {
             if (this == FLOAT) for (int i = from; i < to; i++, at += stride) rows.putLong(at, floatBits((float) a[i]));
             else for (int i = from; i < to; i++, at += stride) rows.putLong(at, Double.doubleToRawLongBits(a[i]));

@@ -90,10 +90,10 @@ public final class Signature {
 
     /**
      * The rows of a batch's argument columns: argument k of row i is {@code columns[k][i]}. A
-     * column is a primitive array its argument's type can take every element of: long[],
-     * int[], short[] or byte[] for an integer type (each element range-checked as
-     * {@link CType} says), long[] of addresses for POINTER, double[] or float[] for FLOAT and
-     * DOUBLE. Every column has as many rows as the first.
+     * column is an array its argument's type can take every element of: long[], int[],
+     * short[] or byte[] for an integer type (each element range-checked as {@link CType}
+     * says), long[] of addresses or PointerArgument[] for POINTER, double[] or float[] for
+     * FLOAT and DOUBLE. Every column has as many rows as the first.
      */
     int rowCount(Object[] columns) {
         if (columns.length != args.length) {
@@ -103,9 +103,10 @@ public final class Signature {
         int rows = -1;
         for (int k = 0; k < columns.length; k++) {
             Object column = Objects.requireNonNull(columns[k], "argument column " + k);
-            if (!column.getClass().isArray() || !column.getClass().getComponentType().isPrimitive()) {
-                throw new IllegalArgumentException("argument column " + k + " must be a primitive array, not "
-                        + column.getClass().getSimpleName());
+            if (!column.getClass().isArray()
+                    || !(column.getClass().getComponentType().isPrimitive() || column instanceof PointerArgument[])) {
+                throw new IllegalArgumentException("argument column " + k + " must be a primitive array (or a PointerArgument[]"
+                        + " for a pointer), not " + column.getClass().getSimpleName());
             }
             int n = java.lang.reflect.Array.getLength(column);
             if (rows >= 0 && n != rows) {

@@ -312,9 +312,9 @@ public final class Spindle implements AutoCloseable {
             int gen = prepare(index, CALL_TASK.address(), pool.callRowAddress(index), 0, 0, REF_RUN | REF_HANDLE | REF_JAVA);
             submit(index, true);
             Task task = new Task(this, index, gen);
-            // A JNA Memory given as a pointer must outlive the call; primitives need no holding.
+            // Memory given as a pointer must outlive the call; primitives need no holding.
             for (Object arg : args) {
-                if (arg instanceof Pointer) {
+                if (arg instanceof Pointer || arg instanceof PointerArgument) {
                     task.holdForTheRun(args);
                     break;
                 }
@@ -375,10 +375,60 @@ public final class Spindle implements AutoCloseable {
             int fpsOffset = buffer.getShort(GROUP_ROW_FPS);
             int resultOffset = signature.returnKind() == RET_NONE ? -1 : buffer.getShort(GROUP_ROW_RET);
             BatchWriter writeRows = (from, to) -> signature.writeRows(buffer, stride, fpsOffset, columns, from, to);
-            return new TypedGroup(queueBatch(fn.address(), group, buffer, rows, stride, resultOffset, writeRows, this::callChunk), fn);
+            TaskGroup batch = queueBatch(fn.address(), group, buffer, rows, stride, resultOffset, writeRows, this::callChunk);
+            for (Object column : columns) {
+                if (column instanceof PointerArgument[]) {
+                    batch.holdForTheRun(columns); // their memory must outlive the calls
+                    break;
+                }
+            }
+            return new TypedGroup(batch, fn);
         } finally {
             exit();
         }
+    }
+
+    /**
+     * As {@link #callAll}, with the arguments laid out as rows in {@code rows} (a JNA
+     * Memory's or an FFM segment's ByteBuffer, say), from its position to its limit: one
+     * 8-byte slot per argument, in argument order, in native byte order. An integer or
+     * pointer slot holds a long (each checked against its type's range), a DOUBLE slot a
+     * double, a FLOAT slot a float in its first 4 bytes. The rows are copied into the batch
+     * before this returns, so the buffer may be reused at once.
+     *
+     * @throws IllegalArgumentException if the buffer does not hold a whole number of rows, or
+     *         a slot its type cannot hold; nothing is queued then
+     */
+    public TypedGroup callRows(TypedFunction fn, ByteBuffer rows) {
+        Objects.requireNonNull(fn, "typed function");
+        Objects.requireNonNull(rows, "argument rows");
+        List<CType> types = fn.signature().arguments();
+        if (types.isEmpty()) throw new IllegalArgumentException(fn + " has no argument: a batch needs rows of arguments");
+        int rowBytes = 8 * types.size();
+        if (rows.remaining() % rowBytes != 0) {
+            throw new IllegalArgumentException("a block of " + rows.remaining() + " bytes is not a whole number of " + rowBytes
+                    + "-byte rows (8 bytes for each argument of " + fn.signature() + ")");
+        }
+        ByteBuffer block = rows.slice().order(ByteOrder.nativeOrder());
+        int count = block.remaining() / rowBytes;
+        Object[] columns = new Object[types.size()];
+        for (int k = 0; k < columns.length; k++) {
+            CType type = types.get(k);
+            if (type == CType.DOUBLE) {
+                double[] column = new double[count];
+                for (int i = 0; i < count; i++) column[i] = block.getDouble(i * rowBytes + 8 * k);
+                columns[k] = column;
+            } else if (type == CType.FLOAT) {
+                float[] column = new float[count];
+                for (int i = 0; i < count; i++) column[i] = block.getFloat(i * rowBytes + 8 * k);
+                columns[k] = column;
+            } else {
+                long[] column = new long[count];
+                for (int i = 0; i < count; i++) column[i] = block.getLong(i * rowBytes + 8 * k);
+                columns[k] = column;
+            }
+        }
+        return callAll(fn, columns);
     }
 
     /** Writes the rows {@code from .. to-1} of a batch before its chunk is queued. */
