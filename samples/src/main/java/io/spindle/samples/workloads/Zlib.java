@@ -56,8 +56,8 @@ final class Zlib {
     /**
      * For calls from Java threads. Default linkage for all: Linker.Option.critical is only for
      * functions as short as an empty call (it skips the thread-state change and so holds off
-     * safepoints, GC included, for the whole call); compress2 of 64 KiB takes about a
-     * millisecond and crc32 of 64 KiB some 20 µs, against a transition of some 10 ns.
+     * safepoints, GC included, for the whole call); compress2 of 64 KiB takes milliseconds
+     * and crc32 of 64 KiB some 20 µs, against a transition of some 10 ns.
      */
     private final MethodHandle compress2, crc32, compressBound;
 

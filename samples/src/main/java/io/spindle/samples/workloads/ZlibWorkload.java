@@ -40,14 +40,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * bytes must decompress (java.util.zip.Inflater) to the input and its crc32s equal
  * java.util.zip.CRC32's.
  *
- * <p>compress2 of 64 KiB takes about a millisecond and crc32 of it some 20 µs: long calls,
- * so what a way adds per call matters little and how well it keeps every core busy decides.
+ * <p>compress2 of 64 KiB of this text takes some 4 ms on a small machine and crc32 of it some
+ * 20 µs: long calls, so what a way adds per call matters little and how well it keeps every
+ * core busy decides.
  * The input and every way's output stay in one shared arena (shared: the pool's threads and
  * virtual threads pass its segments to downcalls) for about 5 x 64 KiB a buffer.
  */
 public final class ZlibWorkload implements Workload {
     static final int BUFFER = 64 * 1024, LEVEL = 6;
-    static final long MIN_BUFFERS = 1, MAX_BUFFERS = 4096, DEFAULT_BUFFERS = 1000, TOUR_BUFFERS = 200;
+    static final long MIN_BUFFERS = 1, MAX_BUFFERS = 4096, DEFAULT_BUFFERS = 1000, TOUR_BUFFERS = 100;
     private static final int WARM_UP_BUFFERS = 16;
     private static final long SEED = 1995;
     /** compress2's result before a round has called it: no zlib code is this. */
