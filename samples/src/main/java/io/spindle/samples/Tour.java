@@ -53,11 +53,15 @@ public final class Tour implements Command {
             else if (code != 0) failed.add(w.name());
         }
 
-        section(out, "2. Real workloads: Spindle vs virtual threads calling JNA vs one native thread");
+        section(out, "2. Real workloads: Spindle vs virtual threads (and a ForkJoinPool) calling C vs one thread");
         List<Workload.Timing> timings = new ArrayList<>();
         for (Command c : commands) {
             if (!(c instanceof Workload w)) continue;
             out.println("$ " + w.name() + " " + w.tourSize() + "     (" + w.summary() + ")");
+            if (w.unavailable() != null) {
+                out.println("  skipped: " + w.unavailable());
+                continue;
+            }
             try {
                 timings.add(w.measure(w.tourSize(), out));
             } catch (IllegalStateException wrong) {
@@ -67,10 +71,11 @@ public final class Tour implements Command {
         }
 
         section(out, "3. The workloads' times (checked: every result identical to the sequential native run)");
-        out.printf("%-12s %-22s %12s %16s %14s %12s%n", "workload", "size", "Spindle", "virtual threads", "sequential", "VT / Spindle");
+        String columns = "%-11s %-22s %10s %10s %16s %11s %13s %14s%n";
+        out.printf(columns, "workload", "size", "Spindle", "FJP + FFM", "virtual threads", "sequential", "VT / Spindle", "FJP / Spindle");
         for (Workload.Timing t : timings) {
-            out.printf("%-12s %-22s %12s %16s %14s %11.1fx%n", t.workload(), t.size(), ms(t.spindle()), ms(t.virtualThreads()),
-                    ms(t.sequential()), (double) t.virtualThreads().toNanos() / Math.max(1, t.spindle().toNanos()));
+            out.printf(columns, t.workload(), t.size(), ms(t.spindle()), ms(t.forkJoinPool()), ms(t.virtualThreads()),
+                    ms(t.sequential()), ratio(t.virtualThreads(), t.spindle()), ratio(t.forkJoinPool(), t.spindle()));
         }
         out.printf("%nThe tour took %.1f s.%s%n", (System.nanoTime() - start) / 1e9,
                 failed.isEmpty() ? "" : " Claims that did not hold: " + failed);
@@ -82,8 +87,13 @@ public final class Tour implements Command {
         out.println("== " + title + " " + "=".repeat(Math.max(0, 90 - title.length())));
     }
 
+    /** The time, or "-" for a way that was not measured. */
     private static String ms(Duration d) {
-        return String.format(Locale.ROOT, "%.1f ms", d.toNanos() / 1e6);
+        return d == null ? "-" : String.format(Locale.ROOT, "%.1f ms", d.toNanos() / 1e6);
+    }
+
+    private static String ratio(Duration other, Duration spindle) {
+        return other == null ? "-" : String.format(Locale.ROOT, "%.1fx", (double) other.toNanos() / Math.max(1, spindle.toNanos()));
     }
 
     /** Effective uid 0: what the namespace walkthroughs need (CAP_SYS_ADMIN). */

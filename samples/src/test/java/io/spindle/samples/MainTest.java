@@ -51,7 +51,7 @@ class MainTest {
         Run tour = run("tour", "extra");
         assertEquals(2, tour.code());
         assertTrue(tour.err().contains("tour takes no arguments"), tour.err());
-        for (String workload : new String[] {"mandelbrot", "fib", "sort", "hash"}) {
+        for (String workload : new String[] {"mandelbrot", "fib", "sort", "hash", "zlib"}) {
             Run r = run(workload, "-5");
             assertEquals(2, r.code(), workload + ": " + r.err());
             assertFalse(r.err().contains("\tat "), workload + ": no stack trace: " + r.err());
@@ -63,7 +63,7 @@ class MainTest {
         Run r = run("tour");
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("The tour took"), r.out());
-        for (String workload : new String[] {"mandelbrot", "fib", "sort", "hash"}) {
+        for (String workload : new String[] {"mandelbrot", "fib", "sort", "hash", "zlib"}) {
             assertTrue(r.out().contains("$ " + workload), workload + " ran: " + r.out());
         }
     }

@@ -19,7 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 
 /**
- * What the four workload commands share: the command line ({@code NAME [size] [--out FILE]}),
+ * What the workload commands share: the command line ({@code NAME [size] [--out FILE]}),
  * the equality checks, timing, forking a virtual thread, and the table of timings.
  */
 final class WorkloadSupport {
@@ -199,20 +199,27 @@ final class WorkloadSupport {
         return String.format(Locale.ROOT, "%.1f ms", d.toNanos() / 1e6);
     }
 
-    /** The three timings, each with its speed-up over the sequential run, then the check line. */
+    /** One line of a workload's table: a way of doing the work and its best time. */
+    record Way(String label, Duration time) {}
+
+    /** The table of a workload whose alternatives call its C code through JNA. */
     static void printTable(PrintStream out, Workload.Timing t, int workers) {
+        printTable(out, t, List.of(
+                new Way("Spindle (" + workers + " workers, green threads)", t.spindle()),
+                new Way("virtual threads + JNA", t.virtualThreads()),
+                new Way("sequential native (one JNA call)", t.sequential())));
+    }
+
+    /** Every way's time, each with its speed-up over the sequential run, then the check line. */
+    static void printTable(PrintStream out, Workload.Timing t, List<Way> ways) {
         out.println();
         out.printf(Locale.ROOT, "%s, %s (the best of %d rounds each):%n", t.workload(), t.size(), ROUNDS);
         out.printf(Locale.ROOT, "  %-34s %12s %10s%n", "way", "time", "speed-up");
-        row(out, "Spindle (" + workers + " workers, green threads)", t.spindle(), t.sequential());
-        row(out, "virtual threads + JNA", t.virtualThreads(), t.sequential());
-        row(out, "sequential native (one JNA call)", t.sequential(), t.sequential());
+        for (Way w : ways) {
+            double speedUp = w.time().toNanos() == 0 ? 0 : (double) t.sequential().toNanos() / w.time().toNanos();
+            out.printf(Locale.ROOT, "  %-34s %12s %9.2fx%n", w.label(), millis(w.time()), speedUp);
+        }
         out.println(CHECKED);
-    }
-
-    private static void row(PrintStream out, String way, Duration d, Duration sequential) {
-        double speedUp = d.toNanos() == 0 ? 0 : (double) sequential.toNanos() / d.toNanos();
-        out.printf(Locale.ROOT, "  %-34s %12s %9.2fx%n", way, millis(d), speedUp);
     }
 
     /** "tasks run per worker: 812, 790; 3 stolen; 4 green stacks" (counts since the runtime started, warm-up included). */

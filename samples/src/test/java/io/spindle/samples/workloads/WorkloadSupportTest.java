@@ -14,7 +14,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The command line and the equality checks the four workloads share; and a helper for their tests. */
+/** The command line and the equality checks the workloads share; and helpers for their tests. */
 class WorkloadSupportTest {
 
     /** What io.spindle.samples.Main.run printed and returned. */
