@@ -47,44 +47,49 @@ spn_call_task:
 
 /*
  * Typed call batches, AArch64:
- *   int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end, const int32_t *shutdown)
+ *   int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end,
+ *                         const struct spn_sched *s, int64_t may_split)
  *
  * As in call_x86_64.S: per row, x0-x7 from the row's start and d0-d7 from row + row_fps, a
- * call of g->call_fn, x0 or d0 stored at row + row_ret as ret_kind says; stops before a row
- * once *shutdown is SPN_SHUTDOWN_CANCEL and returns the first row not run.
- * Callee-saved across the calls: x19 g, x20 the row index, x21 end, x22 shutdown,
- * x23 the stride, x24 the row.
+ * call of g->call_fn, x0 or d0 stored at row + row_ret as ret_kind says. Returns the first
+ * row not run: end, or earlier once s->shutdown is SPN_SHUTDOWN_CANCEL (before a row) or, with
+ * may_split, when a worker is parked and none looks for work while two rows or more are left
+ * (after a row). Callee-saved across the calls: x19 g, x20 the row index, x21 end, x22 s,
+ * x23 the stride, x24 the row, x25 may_split.
  */
     .globl spn_call_rows
     .type spn_call_rows, %function
     .align 4
 spn_call_rows:
     .cfi_startproc
-    stp x29, x30, [sp, #-64]!
-    .cfi_def_cfa_offset 64
-    .cfi_offset x29, -64
-    .cfi_offset x30, -56
+    stp x29, x30, [sp, #-80]!
+    .cfi_def_cfa_offset 80
+    .cfi_offset x29, -80
+    .cfi_offset x30, -72
     mov x29, sp
     stp x19, x20, [sp, #16]
-    .cfi_offset x19, -48
-    .cfi_offset x20, -40
+    .cfi_offset x19, -64
+    .cfi_offset x20, -56
     stp x21, x22, [sp, #32]
-    .cfi_offset x21, -32
-    .cfi_offset x22, -24
+    .cfi_offset x21, -48
+    .cfi_offset x22, -40
     stp x23, x24, [sp, #48]
-    .cfi_offset x23, -16
-    .cfi_offset x24, -8
+    .cfi_offset x23, -32
+    .cfi_offset x24, -24
+    str x25, [sp, #64]
+    .cfi_offset x25, -16
     mov x19, x0
     mov x20, x1
     mov x21, x2
     mov x22, x3
+    mov x25, x4
     ldrsw x23, [x19, #SPN_GROUP_ROW_STRIDE]
     mul x24, x23, x20
     add x24, x24, x19
     add x24, x24, #SPN_GROUP_ROWS
 1:  cmp x20, x21
     b.ge 4f
-    ldr w9, [x22]
+    ldr w9, [x22, #SPN_SCHED_SHUTDOWN_OFFSET]
     cmp w9, #SPN_SHUTDOWN_CANCEL
     b.eq 4f
     ldrh w9, [x19, #SPN_GROUP_ROW_FPS]
@@ -110,12 +115,20 @@ spn_call_rows:
     str d0, [x24, x10]
 3:  add x24, x24, x23
     add x20, x20, #1
-    b 1b
+    cbz x25, 1b
+    ldr w9, [x22, #SPN_SCHED_NSPINNING_OFFSET]
+    cbnz w9, 1b
+    ldr w9, [x22, #SPN_SCHED_NPARKED_OFFSET]
+    cbz w9, 1b
+    sub x9, x21, x20
+    cmp x9, #2
+    b.lt 1b
 4:  mov x0, x20
+    ldr x25, [sp, #64]
     ldp x23, x24, [sp, #48]
     ldp x21, x22, [sp, #32]
     ldp x19, x20, [sp, #16]
-    ldp x29, x30, [sp], #64
+    ldp x29, x30, [sp], #80
     .cfi_def_cfa_offset 0
     ret
     .cfi_endproc

@@ -53,17 +53,20 @@ spn_call_task:
 
 /*
  * Typed call batches, x86-64 System V:
- *   int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end, const int32_t *shutdown)
+ *   int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end,
+ *                         const struct spn_sched *s, int64_t may_split)
  *
  * Runs rows first..end-1 of a callAll batch back to back (spindle_sched.h draws a row): for
  * each, loads the six integer argument registers from the row's start and the eight vector
  * ones from row + row_fps, calls g->call_fn, and stores the register ret_kind names at
  * row + row_ret. Loads past a row's own arguments read its neighbour or the group's tail
- * (SPN_CALL_ROW_OVERREAD): values the callee ignores. Stops before a row once *shutdown is
- * SPN_SHUTDOWN_CANCEL, and returns the first row it did not run.
+ * (SPN_CALL_ROW_OVERREAD): values the callee ignores. Returns the first row it did not run:
+ * end; or earlier, before a row once s->shutdown is SPN_SHUTDOWN_CANCEL, or (may_split) after
+ * a row when a worker is parked and none is looking for work while two rows or more are
+ * left, so that the caller can hand half of them on (green.c, run_call_rows).
  *
- * Callee-saved across the calls: rbx g, rbp the stride, r12 the row index, r13 end,
- * r14 shutdown, r15 the row. Six pushes and 8 bytes keep the stack 16-byte aligned.
+ * Callee-saved across the calls: rbx g, rbp the stride, r12 the row index, r13 end, r14 s,
+ * r15 the row; may_split in the 8 bytes that keep the stack 16-byte aligned.
  */
     .globl spn_call_rows
     .type spn_call_rows, @function
@@ -90,6 +93,7 @@ spn_call_rows:
     .cfi_rel_offset r15, 0
     subq $8, %rsp
     .cfi_adjust_cfa_offset 8
+    movq %r8, (%rsp)
     movq %rdi, %rbx
     movq %rsi, %r12
     movq %rdx, %r13
@@ -100,7 +104,7 @@ spn_call_rows:
     leaq SPN_GROUP_ROWS(%rbx,%r15), %r15
 1:  cmpq %r13, %r12
     jge 4f
-    cmpl $SPN_SHUTDOWN_CANCEL, (%r14)
+    cmpl $SPN_SHUTDOWN_CANCEL, SPN_SCHED_SHUTDOWN_OFFSET(%r14)
     je 4f
     movzwl SPN_GROUP_ROW_FPS(%rbx), %eax
     addq %r15, %rax
@@ -131,7 +135,16 @@ spn_call_rows:
     movq %xmm0, (%r15,%rdx)
 3:  addq %rbp, %r15
     incq %r12
-    jmp 1b
+    cmpq $0, (%rsp)
+    je 1b
+    cmpl $0, SPN_SCHED_NSPINNING_OFFSET(%r14)
+    jne 1b
+    cmpl $0, SPN_SCHED_NPARKED_OFFSET(%r14)
+    je 1b
+    movq %r13, %rax
+    subq %r12, %rax
+    cmpq $2, %rax
+    jl 1b
 4:  movq %r12, %rax
     addq $8, %rsp
     .cfi_adjust_cfa_offset -8

@@ -161,6 +161,40 @@ static int64_t chunk_size(struct spn_task *t)
     return t->group_end - t->group_slot;
 }
 
+static int split_chunk(struct spn_worker *w, struct spn_task *t, int64_t from);
+
+/* Typed calls (callAll): the chunk's rows in one loop, in assembly. When a worker is parked
+ * and none is looking for work, the loop stops after a row and the second half of what is
+ * left becomes a chunk of its own on this worker's deque, with a worker woken to take it
+ * (lazy binary splitting): rows of any length end up spread over the idle workers, and a
+ * busy runtime pays only two loads per row. The FP environment is reset once per chunk: a C
+ * function leaves the control modes as it found them (both ABIs make them callee-saved),
+ * so its neighbours in the chunk start from the default too. */
+static void run_call_rows(struct spn_worker *w, struct spn_fiber *f, struct spn_task *t, struct spn_group *g)
+{
+    struct spn_sched *s = w->sched;
+    int64_t first = t->group_slot, i = first, may_split = 1;
+    int32_t final_state = SPN_TASK_DONE;
+    spn_fp_env_reset();
+    for (;;) {
+        i = spn_call_rows(g, i, t->group_end, s, may_split);
+        if (i >= t->group_end)
+            break;
+        if (__atomic_load_n(&s->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL) {
+            __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + (t->group_end - i), __ATOMIC_RELAXED);
+            final_state = SPN_TASK_CANCELLED;
+            break;
+        }
+        if (split_chunk(w, t, i + (t->group_end - i) / 2))
+            spn_wakep(s);
+        else
+            may_split = 0; /* no descriptor or no room: run the rest here */
+    }
+    __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + (i - first), __ATOMIC_RELAXED);
+    spn_fiber_check_stack(f);
+    spn_complete(w, t, i, final_state); /* i: the first row that did not run */
+}
+
 /* Runs a chunk of a batch: its members one after another on this green thread, each
  * replacing its argument with its result. group_end may shrink meanwhile: a member that
  * parks or yields hands the members after it to another chunk (spill_batch_rest). Members
@@ -173,18 +207,7 @@ static void run_batch(struct spn_fiber *f, struct spn_task *t)
     int32_t final_state = SPN_TASK_DONE;
     int64_t i;
     if (g->call_fn) {
-        /* Typed calls: one loop over the rows, in assembly. The FP environment is reset once
-         * per chunk: a C function leaves the control modes as it found them (both ABIs make
-         * them callee-saved), so its neighbours in the chunk start from the default too. */
-        spn_fp_env_reset();
-        i = spn_call_rows(g, t->group_slot, t->group_end, &w->sched->shutdown);
-        __atomic_store_n(&w->stats->tasks_run, w->stats->tasks_run + (i - t->group_slot), __ATOMIC_RELAXED);
-        if (i < t->group_end) {
-            __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + (t->group_end - i), __ATOMIC_RELAXED);
-            final_state = SPN_TASK_CANCELLED;
-        }
-        spn_fiber_check_stack(f);
-        spn_complete(w, t, i, final_state);
+        run_call_rows(w, f, t, g);
         return;
     }
     for (i = t->group_slot; i < t->group_end; i++) {
@@ -202,10 +225,35 @@ static void run_batch(struct spn_fiber *f, struct spn_task *t)
     spn_complete(w, t, i, final_state); /* i: the first member that did not run */
 }
 
+/* The members from..group_end-1 of chunk t become a chunk of their own on this worker's
+ * deque, where this or any idle worker starts them on another green thread. 0, and t keeps
+ * them, with no descriptor or no room on the deque. */
+static int split_chunk(struct spn_worker *w, struct spn_task *t, int64_t from)
+{
+    struct spn_task *rest = spn_task_alloc(w);
+    if (!rest)
+        return 0;
+    rest->fn = t->fn;
+    rest->group_end = t->group_end;
+    rest->result = 0;
+    rest->group = t->group;
+    rest->group_slot = (int32_t) from;
+    rest->waiters = 0;
+    rest->fiber = 0;
+    rest->refs = 0; /* a chunk has no handle: nothing ever joins it */
+    rest->state = SPN_TASK_QUEUED;
+    if (!spn_deque_push(&w->deque, rest)) {
+        spn_task_free(w, rest);
+        return 0;
+    }
+    t->group_end = from; /* only this green thread reads it */
+    return 1;
+}
+
 /* A member of a batch is about to give its worker up (it parks in spn_join, or yields): the
  * members after it in its chunk must not wait for it, so they become a chunk of their own
- * on this worker's deque, where this or any idle worker starts them on another green
- * thread. With no descriptor or no room on the deque they stay, and run after it resumes. */
+ * (split_chunk). With no descriptor or no room on the deque they stay, and run after it
+ * resumes. */
 static void spill_batch_rest(struct spn_worker *w, struct spn_fiber *f)
 {
     struct spn_task *t = f->task;
@@ -213,24 +261,8 @@ static void spill_batch_rest(struct spn_worker *w, struct spn_fiber *f)
     /* A typed call that parks holds up the rest of its chunk: the row loop keeps no slot. */
     if (!t->group || ((struct spn_group *) t->group)->call_fn || next >= t->group_end)
         return;
-    struct spn_task *rest = spn_task_alloc(w);
-    if (!rest)
-        return;
-    rest->fn = t->fn;
-    rest->group_end = t->group_end;
-    rest->result = 0;
-    rest->group = t->group;
-    rest->group_slot = (int32_t) next;
-    rest->waiters = 0;
-    rest->fiber = 0;
-    rest->refs = 0; /* a chunk has no handle: nothing ever joins it */
-    rest->state = SPN_TASK_QUEUED;
-    if (!spn_deque_push(&w->deque, rest)) {
-        spn_task_free(w, rest);
-        return;
-    }
-    t->group_end = next; /* only this green thread reads it */
-    spn_wakep(w->sched);
+    if (split_chunk(w, t, next))
+        spn_wakep(w->sched);
 }
 
 /* The body of every fiber. A fiber is reused: after its task ends it switches to the worker

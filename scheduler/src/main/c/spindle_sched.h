@@ -29,6 +29,10 @@
 #define SPN_CALL_ROW_OVERREAD 128
 /* enum spn_shutdown's SPN_CANCEL: from it on a batch's remaining rows are cancelled. */
 #define SPN_SHUTDOWN_CANCEL 2
+/* Where the row loop looks in struct spn_sched: shutdown, and whether a worker is hungry. */
+#define SPN_SCHED_NSPINNING_OFFSET 128
+#define SPN_SCHED_NPARKED_OFFSET 132
+#define SPN_SCHED_SHUTDOWN_OFFSET 140
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -187,9 +191,6 @@ static inline uint8_t *spn_group_skipped(struct spn_group *g)
     return spn_group_row(g, g->count);
 }
 
-/* Runs rows first..end-1 of a callAll batch (call_*.S); returns the first row it did not run
- * (end, unless *shutdown became SPN_CANCEL). */
-int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end, const int32_t *shutdown);
 
 /* ---------------------------------------------------------------------------------------
  * A typed call (Spindle.call): a C function of any scalar signature, run as the task
@@ -396,6 +397,10 @@ _Static_assert(sizeof(struct spn_task) == 64, "a task descriptor is one cache li
 _Static_assert(sizeof(struct spn_worker_stats) == 64, "worker counters are one cache line each");
 _Static_assert(sizeof(struct spn_group) == 64 && __builtin_offsetof(struct spn_group, results) == SPN_GROUP_ROWS,
                "the group header is one cache line");
+_Static_assert(__builtin_offsetof(struct spn_sched, nspinning) == SPN_SCHED_NSPINNING_OFFSET
+                   && __builtin_offsetof(struct spn_sched, nparked) == SPN_SCHED_NPARKED_OFFSET
+                   && __builtin_offsetof(struct spn_sched, shutdown) == SPN_SCHED_SHUTDOWN_OFFSET,
+               "scheduler: the offsets the assembly of spn_call_rows uses");
 _Static_assert(__builtin_offsetof(struct spn_group, call_fn) == SPN_GROUP_CALL_FN
                    && __builtin_offsetof(struct spn_group, row_stride) == SPN_GROUP_ROW_STRIDE
                    && __builtin_offsetof(struct spn_group, row_fps) == SPN_GROUP_ROW_FPS

@@ -196,6 +196,9 @@ int spn_handle_release(struct spn_worker *w, struct spn_task *t, uint32_t gen);
 void spn_task_free(struct spn_worker *w, struct spn_task *t);
 /* A free descriptor with its generation advanced (a new life), or NULL. */
 struct spn_task *spn_task_alloc(struct spn_worker *w);
+/* Runs rows first..end-1 of a callAll batch (call_*.S); returns the first row it did not run:
+ * end, or earlier once shutdownNow() came, or when may_split and a worker is hungry. */
+int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end, const struct spn_sched *s, int64_t may_split);
 /* The descriptor a handle names, and the life it names; NULL for 0 or a foreign value. */
 struct spn_task *spn_task_of_handle(struct spn_sched *s, spn_task_t *handle, uint32_t *gen);
 spn_task_t *spn_handle_of(struct spn_task *t);

@@ -4,6 +4,8 @@
  */
 #include <stdint.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 
 int8_t spn_t_i8_minus_two(void) { return -2; }
 uint8_t spn_t_u8_254(void) { return 254; }
@@ -65,4 +67,14 @@ int64_t spn_t_count_slowly(int64_t *calls, int64_t value)
     struct timespec ms = {0, 1000000};
     nanosleep(&ms, NULL);
     return value;
+}
+
+/* The thread that ran the call, after sleeping sleep_us: which worker took which row. */
+int64_t spn_t_tid_after(int64_t sleep_us)
+{
+    if (sleep_us > 0) {
+        struct timespec t = {0, sleep_us * 1000};
+        nanosleep(&t, NULL);
+    }
+    return syscall(SYS_gettid);
 }

@@ -274,6 +274,24 @@ class TypedCallTest {
         }
     }
 
+    /**
+     * A chunk whose rows turn out long is split while it runs: when the other worker has
+     * nothing left and parks, the rest of the chunk is halved and handed to it. Here every
+     * slow row is in the first chunk; both workers must have run some of them.
+     */
+    @Test
+    void aLongChunkIsSplitForAnIdleWorker() {
+        try (Spindle spindle = Spindle.builder().workers(2).build()) {
+            int rows = 400, firstChunk = spindle.callChunk(rows);
+            long[] sleepMicros = new long[rows];
+            java.util.Arrays.fill(sleepMicros, 0, firstChunk, 1000);
+            long[] tids = spindle.callAll(fn("spn_t_tid_after", INT64, INT64), sleepMicros).join();
+            java.util.Set<Long> slowRowWorkers = new java.util.HashSet<>();
+            for (int i = 0; i < firstChunk; i++) slowRowWorkers.add(tids[i]);
+            assertEquals(2, slowRowWorkers.size(), "the " + firstChunk + " slow rows of the first chunk ran on " + slowRowWorkers);
+        }
+    }
+
     /** shutdownNow() stops a batch between rows: the rows that ran keep their results, once each. */
     @Test
     void shutdownNowStopsABatchBetweenRows() throws Exception {
