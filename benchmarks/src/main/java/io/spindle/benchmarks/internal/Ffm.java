@@ -32,11 +32,13 @@ public final class Ffm {
     private Ffm() {}
 
     /** The function at {@code address}, default linkage. */
+    @SuppressWarnings("restricted") // the suites' JVMs run with --enable-native-access=ALL-UNNAMED
     public static MethodHandle downcall(long address, FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(MemorySegment.ofAddress(address), descriptor);
     }
 
     /** The function at {@code address}, critical linkage (no heap access). */
+    @SuppressWarnings("restricted") // as above
     public static MethodHandle criticalDowncall(long address, FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(MemorySegment.ofAddress(address), descriptor, Linker.Option.critical(false));
     }
