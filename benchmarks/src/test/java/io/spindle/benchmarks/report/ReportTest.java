@@ -76,6 +76,35 @@ class ReportTest {
     }
 
     @Test
+    void noLabelRunsIntoItsBar(@TempDir Path out) throws Exception {
+        // Two of the suites' longest names; Spindle's row is drawn bold, wider still.
+        String spindle = "spindleNativeThreadUncached", other = "forkJoinChunks64FfmCritical";
+        Report.Table t = new Report.Table("ThreadSpawnBenchmark.spawnJoin", "avgt", "ns/op", List.of(
+                new Report.Row(spindle, 100, Double.NaN, 1), new Report.Row(other, 200, Double.NaN, 2)), spindle);
+        Path png = out.resolve("labels.png");
+        Report.chart(t, png);
+        BufferedImage image = ImageIO.read(png.toFile());
+        int scanlinesThroughBars = 0;
+        for (int y = 0; y < image.getHeight(); y++) {
+            int barStart = -1;
+            for (int x = 0; x < image.getWidth() && barStart < 0; x++) {
+                int rgb = image.getRGB(x, y) & 0xffffff;
+                if (rgb == (Report.SPINDLE.getRGB() & 0xffffff) || rgb == (Report.OTHER.getRGB() & 0xffffff)) barStart = x;
+            }
+            if (barStart < 0) continue;
+            scanlinesThroughBars++;
+            int textEnd = -1;
+            for (int x = 0; x < barStart; x++) if (dark(image.getRGB(x, y))) textEnd = x;
+            assertTrue(barStart - textEnd > 6, "at y=" + y + " the label reaches x=" + textEnd + ", its bar starts at x=" + barStart);
+        }
+        assertTrue(scanlinesThroughBars > 0, "the chart has bars");
+    }
+
+    private static boolean dark(int rgb) {
+        return ((rgb >> 16 & 0xff) + (rgb >> 8 & 0xff) + (rgb & 0xff)) / 3 < 128;
+    }
+
+    @Test
     void readsWhatJmhWritesIncludingNaNErrors() {
         Object parsed = Json.parse("[{\"a\": \"NaN\", \"b\": [1, 2.5e3, -3], \"c\": {\"d\": null, \"e\": true}, \"s\": \"x\\\"y\\u0041\"}]");
         assertEquals("[{a=NaN, b=[1.0, 2500.0, -3.0], c={d=null, e=true}, s=x\"yA}]", parsed.toString());
