@@ -26,13 +26,13 @@ import java.util.TreeMap;
  *
  * <p>A comparison is one benchmark method at one setting of its parameters, with the
  * alternatives side by side: the values of its {@code runtime} (or {@code alternative},
- * {@code queue}) parameter, or, in benchmarks without one, its methods. Spindle's row is the
- * first alternative whose name starts with "spindle".
+ * {@code queue}, {@code impl}, {@code binding}) parameter, or, in benchmarks without one,
+ * its methods. Spindle's row is the first alternative whose name starts with "spindle".
  *
  * <pre>java -cp benchmarks.jar io.spindle.benchmarks.report.Report RESULTS.json OUTPUT_DIR</pre>
  */
 public final class Report {
-    static final List<String> ALTERNATIVE_PARAMS = List.of("runtime", "alternative", "queue", "impl");
+    static final List<String> ALTERNATIVE_PARAMS = List.of("runtime", "alternative", "queue", "impl", "binding");
 
     /** One JMH result. */
     record Result(String benchmark, String method, String mode, Map<String, String> params,

@@ -50,6 +50,22 @@ class ReportTest {
     }
 
     @Test
+    void theBindingsOfANativeCallAreOneComparisonPerFunction() {
+        List<Report.Result> results = new java.util.ArrayList<>();
+        for (String function : List.of("trivial", "work1us")) {
+            for (String binding : List.of("jna", "ffm", "ffmCritical")) {
+                results.add(new Report.Result("NativeCallBenchmark", "call", "avgt",
+                        java.util.Map.of("binding", binding, "function", function), 10, 1, "ns/op"));
+            }
+        }
+        List<Report.Table> tables = Report.tables(results);
+        assertEquals(List.of("NativeCallBenchmark.call, function=trivial", "NativeCallBenchmark.call, function=work1us"),
+                tables.stream().map(Report.Table::title).toList());
+        assertEquals(List.of("jna", "ffm", "ffmCritical"), tables.get(0).rows().stream().map(Report.Row::alternative).toList());
+        assertNull(tables.get(0).reference(), "no Spindle row: no ratio column");
+    }
+
+    @Test
     void throughputRatiosAreInvertedSoAboveOneStillMeansSpindleIsFaster() {
         Report.Table t = Report.tables(List.of(
                 new Report.Result("QueueBenchmark", "oneToOne", "thrpt", java.util.Map.of("queue", "spindleRing"), 200, 5, "ops/us"),
