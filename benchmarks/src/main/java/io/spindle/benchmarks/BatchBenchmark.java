@@ -93,7 +93,7 @@ public class BatchBenchmark {
     public static final int TASKS = 100_000;
     /** Threads alive at once for the thread-per-task baselines that are not Java threads. */
     public static final int WINDOW = 64;
-    /** Tasks per submission for {@code forkJoinChunks64}, at most per leaf for {@code recursiveTask}: Spindle's largest batch chunk. */
+    /** Tasks per submission of {@code forkJoinChunks64*}, the most per leaf of {@code recursiveTask*}: Spindle's largest batch chunk. */
     public static final int CHUNK = 64;
     private static final long BATCH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(1);
 
