@@ -35,7 +35,10 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
  * measures what backpressure costs: how soon a waiting producer learns that a slot freed.
  * Side by side with the same shape in Java: a ThreadPoolExecutor on an ArrayBlockingQueue of
  * the same capacity whose submit blocks while the queue is full ({@code put}), the usual way
- * to make an executor push back.
+ * to make an executor push back. Its workers call the function in the {@link Binding} the
+ * name ends with: {@code threadPoolBlocking} through JNA direct mapping (a JNI call),
+ * {@code threadPoolBlockingFfm} an FFM downcall with default linkage,
+ * {@code threadPoolBlockingFfmCritical} one with critical linkage (no thread-state transition).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -47,7 +50,7 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
 public class BackpressureBenchmark {
     public static final int TASKS = 20_000;
 
-    @Param({"spindle", "threadPoolBlocking"})
+    @Param({"spindle", "threadPoolBlocking", "threadPoolBlockingFfm", "threadPoolBlockingFfmCritical"})
     public String runtime;
 
     @Param({"2", "64", "16384"})
@@ -65,12 +68,12 @@ public class BackpressureBenchmark {
     @Setup
     public void setUp() throws Exception {
         fn = TaskFunction.trivial.nativeFunction();
-        call = TaskFunction.trivial.javaCall();
+        call = TaskFunction.trivial.javaCall(Binding.ofRuntime(runtime));
         expected = TaskFunction.trivial.expectedSum(0, TASKS);
         int workers = TaskFunction.workers();
         switch (runtime) {
             case "spindle" -> spindle = Spindle.builder().workers(workers).ringCapacity(capacity).name("bench-backpressure").build();
-            case "threadPoolBlocking" -> pool = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS,
+            case "threadPoolBlocking", "threadPoolBlockingFfm", "threadPoolBlockingFfmCritical" -> pool = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS,
                     new ArrayBlockingQueue<>(capacity), (task, executor) -> {
                         try {
                             executor.getQueue().put(task); // block the producer until a slot frees

@@ -32,6 +32,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RecursiveTask;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongUnaryOperator;
@@ -44,7 +45,10 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
  * per task (ns/op with {@code @OperationsPerInvocation}), the inverse of throughput. Task i
  * runs the native function ({@link TaskFunction}) on argument i; every invocation adds up
  * the results and compares them with the sum computed in {@link #setUp()} (a wrong answer
- * throws). The alternatives, side by side in one run:
+ * throws). Java threads call the function in the {@link Binding} their name ends with: no
+ * suffix, JNA direct mapping (a JNI call); {@code Ffm}, an FFM downcall with default linkage;
+ * {@code FfmCritical}, one with critical linkage (no thread-state transition). The
+ * alternatives, side by side in one run:
  *
  * <ul>
  *   <li>{@code spindleSpawnAll}: one {@code spawnAll} (one TaskGroup, queued in chunks of up
@@ -53,18 +57,30 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
  *       {@code callAll} of one argument column: a 192-byte row per call, the worker loading
  *       the registers from it (Spindle.callAll), one join;
  *   <li>{@code spindleSpawnEach}: {@value #TASKS} {@code spawn}s, then a join of each handle;
- *   <li>{@code virtualThread}: a virtual thread per task (JNA direct-mapped call), then joins;
- *   <li>{@code threadPool}, {@code forkJoin}: {@value #TASKS} {@code submit}s to a fixed pool
- *       of one thread per processor, then {@code get} of each future;
- *   <li>{@code forkJoinChunks64}: ForkJoinPool given the batching Spindle's spawnAll does:
- *       one {@code submit} per {@value #CHUNK} consecutive tasks, each storing its results in
- *       an array (JNA direct-mapped calls), then {@code get} of each future;
+ *   <li>{@code virtualThread}, {@code virtualThreadFfm}, {@code virtualThreadFfmCritical}: a
+ *       virtual thread per task, then joins;
+ *   <li>{@code threadPool}, {@code threadPoolFfm}, {@code threadPoolFfmCritical},
+ *       {@code forkJoin}, {@code forkJoinFfm}, {@code forkJoinFfmCritical}:
+ *       {@value #TASKS} {@code submit}s to a fixed pool (ThreadPoolExecutor, resp.
+ *       ForkJoinPool) of one thread per processor, then {@code get} of each future;
+ *   <li>{@code recursiveTaskFfm}, {@code recursiveTaskFfmCritical}: the idiomatic ForkJoinPool
+ *       way, one submitted {@link RecursiveTask} that halves its range (forking one half,
+ *       computing the other) down to at most {@value #CHUNK} tasks, called in a loop and
+ *       summed; one {@code get};
+ *   <li>{@code forkJoinChunks64}, {@code forkJoinChunks64Ffm}, {@code forkJoinChunks64FfmCritical}:
+ *       ForkJoinPool given the batching Spindle's spawnAll does: one {@code submit} per
+ *       {@value #CHUNK} consecutive tasks, each storing its results in an array, then
+ *       {@code get} of each future;
+ *   <li>{@code loopFfm}, {@code loopFfmCritical}: no other thread, the {@value #TASKS} calls
+ *       in a loop on the JMH thread: what the batch costs without parallelism;
  *   <li>{@code pthread}: in C, a pthread per task, at most {@value #WINDOW} alive at once
  *       (create; when the window is full, join the oldest), one JNI call per batch;
  *   <li>{@code cloneThread}: Spindle's raw clone thread per task, the same window of
  *       {@value #WINDOW}, from Java.
  * </ul>
- * Every wait is bounded ({@link TaskFunction#TIMEOUT} per join, a minute for a native batch).
+ * Every FFM alternative links the address {@code spindleCallAll} calls and passes the same
+ * arguments, so they all add up the same results. Every wait is bounded
+ * ({@link TaskFunction#TIMEOUT} per join, a minute for a native batch).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -77,11 +93,17 @@ public class BatchBenchmark {
     public static final int TASKS = 100_000;
     /** Threads alive at once for the thread-per-task baselines that are not Java threads. */
     public static final int WINDOW = 64;
-    /** Tasks per submission for {@code forkJoinChunks64}: Spindle's largest batch chunk. */
+    /** Tasks per submission of {@code forkJoinChunks64*}, the most per leaf of {@code recursiveTask*}: Spindle's largest batch chunk. */
     public static final int CHUNK = 64;
     private static final long BATCH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(1);
 
-    @Param({"spindleSpawnAll", "spindleCallAll", "spindleSpawnEach", "virtualThread", "threadPool", "forkJoin", "forkJoinChunks64",
+    @Param({"spindleSpawnAll", "spindleCallAll", "spindleSpawnEach",
+            "virtualThread", "virtualThreadFfm", "virtualThreadFfmCritical",
+            "threadPool", "threadPoolFfm", "threadPoolFfmCritical",
+            "forkJoin", "forkJoinFfm", "forkJoinFfmCritical",
+            "recursiveTaskFfm", "recursiveTaskFfmCritical",
+            "forkJoinChunks64", "forkJoinChunks64Ffm", "forkJoinChunks64FfmCritical",
+            "loopFfm", "loopFfmCritical",
             "pthread", "cloneThread"})
     public String runtime;
 
@@ -112,7 +134,7 @@ public class BatchBenchmark {
     public void setUp() throws Exception {
         TaskFunction task = TaskFunction.valueOf(function);
         NativeFunction fn = task.nativeFunction();
-        LongUnaryOperator call = task.javaCall();
+        LongUnaryOperator call = task.javaCall(Binding.ofRuntime(runtime));
         int workers = TaskFunction.workers();
         for (int i = 0; i < TASKS; i++) args[i] = i;
         expected = task.expectedSum(0, TASKS);
@@ -142,7 +164,7 @@ public class BatchBenchmark {
                     return sum;
                 };
             }
-            case "virtualThread" -> () -> {
+            case "virtualThread", "virtualThreadFfm", "virtualThreadFfmCritical" -> () -> {
                 for (int i = 0; i < TASKS; i++) {
                     final int slot = i;
                     threads[i] = Thread.ofVirtual().start(() -> results[slot] = call.applyAsLong(args[slot]));
@@ -153,18 +175,28 @@ public class BatchBenchmark {
                 }
                 return sum(results); // the joins ordered the writes before these reads
             };
-            case "threadPool" -> {
+            case "threadPool", "threadPoolFfm", "threadPoolFfmCritical" -> {
                 executor = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>());
                 yield submitAll(executor, call);
             }
-            case "forkJoin" -> {
+            case "forkJoin", "forkJoinFfm", "forkJoinFfmCritical" -> {
                 executor = new ForkJoinPool(workers);
                 yield submitAll(executor, call);
             }
-            case "forkJoinChunks64" -> {
+            case "recursiveTaskFfm", "recursiveTaskFfmCritical" -> {
+                ForkJoinPool pool = new ForkJoinPool(workers);
+                executor = pool;
+                yield () -> pool.submit(new SumRange(call, 0, TASKS)).get(TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+            }
+            case "forkJoinChunks64", "forkJoinChunks64Ffm", "forkJoinChunks64FfmCritical" -> {
                 executor = new ForkJoinPool(workers);
                 yield submitChunks(executor, call);
             }
+            case "loopFfm", "loopFfmCritical" -> () -> {
+                long sum = 0;
+                for (int i = 0; i < TASKS; i++) sum += call.applyAsLong(args[i]);
+                return sum;
+            };
             case "pthread" -> {
                 pthreadSum = new Memory(8);
                 long out = Pointer.nativeValue(pthreadSum);
@@ -228,6 +260,33 @@ public class BatchBenchmark {
             }
             return sum(results); // each get ordered its chunk's writes before these reads
         };
+    }
+
+    /** The sum of the results for {@code args[from, to)}: halves forked until at most {@value #CHUNK} remain. */
+    @SuppressWarnings("serial") // never serialized
+    private final class SumRange extends RecursiveTask<Long> {
+        private final LongUnaryOperator call;
+        private final int from, to;
+
+        SumRange(LongUnaryOperator call, int from, int to) {
+            this.call = call;
+            this.from = from;
+            this.to = to;
+        }
+
+        @Override
+        protected Long compute() {
+            if (to - from <= CHUNK) {
+                long sum = 0;
+                for (int i = from; i < to; i++) sum += call.applyAsLong(args[i]);
+                return sum;
+            }
+            int middle = (from + to) >>> 1;
+            SumRange left = new SumRange(call, from, middle);
+            left.fork();
+            long right = new SumRange(call, middle, to).compute();
+            return left.join() + right;
+        }
     }
 
     private static long sum(long[] values) {

@@ -2,6 +2,7 @@ package io.spindle.benchmarks;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import io.spindle.benchmarks.internal.BenchDowncalls;
 import io.spindle.benchmarks.internal.BenchNative;
 import io.spindle.runtime.NativeFunction;
 import io.spindle.scheduler.Spindle;
@@ -22,8 +23,10 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongBinaryOperator;
 import java.util.zip.CRC32C;
 
 import static io.spindle.benchmarks.TaskFunction.TIMEOUT;
@@ -35,11 +38,18 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
  *
  * <ul>
  *   <li>{@code spindle}: one {@code spawnAll} of the 4096 chunk tasks, one join;
- *   <li>{@code virtualThread}: a virtual thread per chunk calling the function through JNA
- *       direct mapping, then a join of each;
- *   <li>{@code threadPool}: a fixed pool (one thread per processor), a submitted call per chunk;
+ *   <li>{@code virtualThread}, {@code virtualThreadFfm}, {@code virtualThreadFfmCritical}: a
+ *       virtual thread per chunk, then a join of each;
+ *   <li>{@code threadPool}, {@code threadPoolFfm}, {@code threadPoolFfmCritical}: a fixed pool
+ *       (one thread per processor), a submitted call per chunk;
+ *   <li>{@code forkJoinFfm}, {@code forkJoinFfmCritical}: a ForkJoinPool of the same
+ *       parallelism, a submitted call per chunk;
  *   <li>{@code singleThreadNative}: one JNA call that checksums every chunk in turn.
  * </ul>
+ * The Java threads call the function in the {@link Binding} their name ends with: no
+ * suffix, JNA direct mapping (a JNI call); {@code Ffm}, an FFM downcall with default linkage;
+ * {@code FfmCritical}, one with critical linkage (no thread-state transition, and so no GC
+ * pause while a chunk's call, ~7 us, runs).
  * The answer: every chunk's CRC equals java.util.zip.CRC32C's, checked in {@link #setUp()}
  * for each alternative and again after each measured invocation by comparing the sum.
  */
@@ -52,7 +62,9 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
 public class Crc32cWorkloadBenchmark {
     static final int CHUNK = 64 * 1024;
 
-    @Param({"spindle", "virtualThread", "threadPool", "singleThreadNative"})
+    @Param({"spindle", "virtualThread", "virtualThreadFfm", "virtualThreadFfmCritical",
+            "threadPool", "threadPoolFfm", "threadPoolFfmCritical", "forkJoinFfm", "forkJoinFfmCritical",
+            "singleThreadNative"})
     public String runtime;
 
     /** 256 MiB by default; the smoke test makes it small. */
@@ -68,6 +80,7 @@ public class Crc32cWorkloadBenchmark {
     private Spindle spindle;
     private ExecutorService pool;
     private NativeFunction task;
+    private LongBinaryOperator javaCrc32c; // (address, length) -> CRC, for the Java threads
 
     @Setup
     public void setUp() throws Exception {
@@ -96,36 +109,43 @@ public class Crc32cWorkloadBenchmark {
         }
         expectedSum = Arrays.stream(expected).sum();
         task = NativeFunction.of(BenchNative.LIBRARY, "bench_crc32c_task");
+        javaCrc32c = switch (Binding.ofRuntime(runtime)) {
+            case jna -> BenchNative::bench_crc32c;
+            case ffm -> BenchDowncalls.Default::bench_crc32c;
+            case ffmCritical -> BenchDowncalls.Critical::bench_crc32c;
+        };
         if ("spindle".equals(runtime)) spindle = TaskFunction.newSpindle("bench-crc32c");
-        if ("threadPool".equals(runtime)) pool = Executors.newFixedThreadPool(TaskFunction.workers());
+        if (runtime.startsWith("threadPool")) pool = Executors.newFixedThreadPool(TaskFunction.workers());
+        if (runtime.startsWith("forkJoin")) pool = new ForkJoinPool(TaskFunction.workers());
         long[] got = run();
         if (!Arrays.equals(expected, got)) throw new IllegalStateException(runtime + ": chunk CRCs differ from java.util.zip.CRC32C");
     }
 
     private long[] run() throws Exception {
         long[] crcs = new long[count];
+        LongBinaryOperator crc32c = javaCrc32c;
         switch (runtime) {
             case "spindle" -> {
                 long[] r = spindle.spawnAll(task, chunkArgs).join(TIMEOUT);
                 for (int i = 0; i < count; i++) crcs[i] = r[i] & 0xffffffffL;
             }
-            case "virtualThread" -> {
+            case "virtualThread", "virtualThreadFfm", "virtualThreadFfmCritical" -> {
                 Thread[] threads = new Thread[count];
                 for (int i = 0; i < count; i++) {
                     int k = i;
-                    threads[i] = Thread.ofVirtual().start(() -> crcs[k] = BenchNative.bench_crc32c(
+                    threads[i] = Thread.ofVirtual().start(() -> crcs[k] = crc32c.applyAsLong(
                             Pointer.nativeValue(buffer) + (long) k * CHUNK, CHUNK) & 0xffffffffL);
                 }
                 for (Thread t : threads) {
                     if (!t.join(TIMEOUT)) throw new IllegalStateException("virtual thread still running after " + TIMEOUT);
                 }
             }
-            case "threadPool" -> {
+            case "threadPool", "threadPoolFfm", "threadPoolFfmCritical", "forkJoinFfm", "forkJoinFfmCritical" -> {
                 @SuppressWarnings("unchecked")
                 Future<Long>[] futures = new Future[count];
                 for (int i = 0; i < count; i++) {
                     long address = Pointer.nativeValue(buffer) + (long) i * CHUNK;
-                    futures[i] = pool.submit(() -> BenchNative.bench_crc32c(address, CHUNK) & 0xffffffffL);
+                    futures[i] = pool.submit(() -> crc32c.applyAsLong(address, CHUNK) & 0xffffffffL);
                 }
                 for (int i = 0; i < count; i++) crcs[i] = futures[i].get(TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
             }

@@ -19,8 +19,15 @@ import java.util.function.LongUnaryOperator;
 
 /**
  * The floor under the other suites and the calibration of {@link TaskFunction#work1us}: the
- * task function called inline on the JMH thread through JNA direct mapping (one JNI
- * transition, no other thread involved).
+ * task function called inline on the JMH thread, no other thread involved, in each
+ * {@link Binding} the Java alternatives of the other suites use:
+ *
+ * <ul>
+ *   <li>{@code jna}: JNA direct mapping, one JNI transition;
+ *   <li>{@code ffm}: an FFM downcall, default linkage (a transition to the native state and back);
+ *   <li>{@code ffmCritical}: an FFM downcall, critical linkage (no transition).
+ * </ul>
+ * Each answer is checked once in {@link #setUp()} against the JNA call's.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -30,6 +37,9 @@ import java.util.function.LongUnaryOperator;
 @State(Scope.Thread)
 public class NativeCallBenchmark {
 
+    @Param({"jna", "ffm", "ffmCritical"})
+    public String binding;
+
     @Param({"trivial", "work1us"})
     public String function;
 
@@ -38,8 +48,11 @@ public class NativeCallBenchmark {
 
     @Setup
     public void setUp() {
-        call = TaskFunction.valueOf(function).javaCall();
-        if (call.applyAsLong(42) != TaskFunction.valueOf(function).expectedSum(42, 1)) throw new AssertionError();
+        call = TaskFunction.valueOf(function).javaCall(Binding.valueOf(binding));
+        long expected = TaskFunction.valueOf(function).expectedSum(42, 1);
+        if (call.applyAsLong(42) != expected) {
+            throw new IllegalStateException(function + " through " + binding + " of 42 returned " + call.applyAsLong(42) + ", JNA " + expected);
+        }
         if (function.equals("trivial") && call.applyAsLong(42) != 42) {
             throw new IllegalStateException("bench_identity(42) returned " + call.applyAsLong(42));
         }

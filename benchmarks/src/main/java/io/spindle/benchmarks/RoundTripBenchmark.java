@@ -40,16 +40,20 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
  * <ul>
  *   <li>{@code spindle}: {@code spawn(fn, arg).join(timeout)} on warm workers (one per
  *       processor, default 50 us spin, so back-to-back round trips find them spinning);
- *   <li>{@code virtualThread}: {@code Thread.ofVirtual().start(..).join(timeout)}, the
- *       thread calling the function through JNA direct mapping;
- *   <li>{@code threadPool}: a fixed {@link ThreadPoolExecutor} (one thread per processor),
- *       {@code submit(..).get(timeout)};
- *   <li>{@code forkJoin}: a {@link ForkJoinPool} of the same parallelism, same calls;
+ *   <li>{@code virtualThread}, {@code virtualThreadFfm}, {@code virtualThreadFfmCritical}:
+ *       {@code Thread.ofVirtual().start(..).join(timeout)};
+ *   <li>{@code threadPool}, {@code threadPoolFfm}, {@code threadPoolFfmCritical}: a fixed
+ *       {@link ThreadPoolExecutor} (one thread per processor), {@code submit(..).get(timeout)};
+ *   <li>{@code forkJoin}, {@code forkJoinFfm}, {@code forkJoinFfmCritical}: a
+ *       {@link ForkJoinPool} of the same parallelism, same calls;
  *   <li>{@code pthread}: pthread_create + pthread_join in C (bench_native.c), called through
  *       JNA direct mapping: one JNI transition per round trip;
  *   <li>{@code cloneThread}: Spindle's own raw clone(2) thread per task,
  *       {@code NativeThread.start(fn, arg).join(timeout)}: what a worker pool saves.
  * </ul>
+ * The Java threads call the function in the {@link Binding} their name ends with: no
+ * suffix, JNA direct mapping (a JNI call); {@code Ffm}, an FFM downcall with default linkage;
+ * {@code FfmCritical}, one with critical linkage (no thread-state transition).
  *
  * <p>The answer is checked once per trial, in {@link #setUp()}: a thousand round trips must
  * add up to the sum computed on this thread. Every wait is bounded by {@link TaskFunction#TIMEOUT}.
@@ -62,7 +66,9 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
 @State(Scope.Thread)
 public class RoundTripBenchmark {
 
-    @Param({"spindle", "virtualThread", "threadPool", "forkJoin", "pthread", "cloneThread"})
+    @Param({"spindle", "virtualThread", "virtualThreadFfm", "virtualThreadFfmCritical",
+            "threadPool", "threadPoolFfm", "threadPoolFfmCritical",
+            "forkJoin", "forkJoinFfm", "forkJoinFfmCritical", "pthread", "cloneThread"})
     public String runtime;
 
     @Param({"trivial", "work1us"})
@@ -85,7 +91,7 @@ public class RoundTripBenchmark {
     public void setUp() throws Exception {
         TaskFunction task = TaskFunction.valueOf(function);
         NativeFunction fn = task.nativeFunction();
-        LongUnaryOperator call = task.javaCall();
+        LongUnaryOperator call = task.javaCall(Binding.ofRuntime(runtime));
         int workers = TaskFunction.workers();
         roundTrip = switch (runtime) {
             case "spindle" -> {
@@ -93,17 +99,17 @@ public class RoundTripBenchmark {
                 Spindle s = spindle;
                 yield a -> s.spawn(fn, a).join(TIMEOUT);
             }
-            case "virtualThread" -> a -> {
+            case "virtualThread", "virtualThreadFfm", "virtualThreadFfmCritical" -> a -> {
                 Thread t = Thread.ofVirtual().start(() -> virtualResult = call.applyAsLong(a));
                 if (!t.join(TIMEOUT)) throw new IllegalStateException("virtual thread still running after " + TIMEOUT);
                 return virtualResult;
             };
-            case "threadPool" -> {
+            case "threadPool", "threadPoolFfm", "threadPoolFfmCritical" -> {
                 executor = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>());
                 ExecutorService e = executor;
                 yield a -> e.submit(() -> call.applyAsLong(a)).get(TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
             }
-            case "forkJoin" -> {
+            case "forkJoin", "forkJoinFfm", "forkJoinFfmCritical" -> {
                 executor = new ForkJoinPool(workers);
                 ExecutorService e = executor;
                 yield a -> e.submit(() -> call.applyAsLong(a)).get(TIMEOUT_NANOS, TimeUnit.NANOSECONDS);

@@ -1,5 +1,6 @@
 package io.spindle.benchmarks;
 
+import io.spindle.benchmarks.internal.BenchDowncalls;
 import io.spindle.benchmarks.internal.BenchNative;
 import io.spindle.runtime.NativeFunction;
 import io.spindle.scheduler.Spindle;
@@ -8,26 +9,33 @@ import java.time.Duration;
 import java.util.function.LongUnaryOperator;
 
 /**
- * The native function every alternative of a suite runs, in the two forms the alternatives
- * need: an address for the native schedulers (Spindle, pthreads, raw clone threads) and a JNA
- * direct-mapped call for Java threads. The {@code @Param} values of the suites are the names.
+ * The native function every alternative of a suite runs, in the forms the alternatives
+ * need: an address for the native schedulers (Spindle, pthreads, raw clone threads) and, for
+ * Java threads, a call in each {@link Binding} (JNA direct mapping, FFM downcalls with default
+ * and critical linkage). The {@code @Param} values of the suites are the names.
  */
 public enum TaskFunction {
     /** Returns its argument: the cost of the machinery alone. */
-    trivial("bench_identity", BenchNative::bench_identity),
+    trivial("bench_identity", BenchNative::bench_identity,
+            BenchDowncalls.Default::bench_identity, BenchDowncalls.Critical::bench_identity),
     /** About 1 us of dependent integer work (see bench_native.c and NativeCallBenchmark). */
-    work1us("bench_work", BenchNative::bench_work);
+    work1us("bench_work", BenchNative::bench_work,
+            BenchDowncalls.Default::bench_work, BenchDowncalls.Critical::bench_work);
 
     /** The bound of every single wait in the suites: a lost wake-up fails the run, it never hangs it. */
     public static final Duration TIMEOUT = Duration.ofSeconds(10);
     public static final long TIMEOUT_NANOS = TIMEOUT.toNanos();
 
     private final String symbol;
-    private final LongUnaryOperator javaCall;
+    private final LongUnaryOperator jnaCall;
+    private final LongUnaryOperator ffmCall;
+    private final LongUnaryOperator ffmCriticalCall;
 
-    TaskFunction(String symbol, LongUnaryOperator javaCall) {
+    TaskFunction(String symbol, LongUnaryOperator jnaCall, LongUnaryOperator ffmCall, LongUnaryOperator ffmCriticalCall) {
         this.symbol = symbol;
-        this.javaCall = javaCall;
+        this.jnaCall = jnaCall;
+        this.ffmCall = ffmCall;
+        this.ffmCriticalCall = ffmCriticalCall;
     }
 
     /** For Spindle's workers, pthreads and clone threads: the same code, by address. */
@@ -37,13 +45,22 @@ public enum TaskFunction {
 
     /** For Java threads: a JNA direct-mapped call of the same function. */
     public LongUnaryOperator javaCall() {
-        return javaCall;
+        return jnaCall;
     }
 
-    /** The reference answer, computed on the calling thread. */
+    /** For Java threads: a call of the same function in the given binding. */
+    public LongUnaryOperator javaCall(Binding binding) {
+        return switch (binding) {
+            case jna -> jnaCall;
+            case ffm -> ffmCall;
+            case ffmCritical -> ffmCriticalCall;
+        };
+    }
+
+    /** The reference answer, computed on the calling thread (through JNA: every binding is checked against it). */
     public long expectedSum(long first, int n) {
         long sum = 0;
-        for (int i = 0; i < n; i++) sum += javaCall.applyAsLong(first + i);
+        for (int i = 0; i < n; i++) sum += jnaCall.applyAsLong(first + i);
         return sum;
     }
 

@@ -26,13 +26,13 @@ import java.util.TreeMap;
  *
  * <p>A comparison is one benchmark method at one setting of its parameters, with the
  * alternatives side by side: the values of its {@code runtime} (or {@code alternative},
- * {@code queue}) parameter, or, in benchmarks without one, its methods. Spindle's row is the
- * first alternative whose name starts with "spindle".
+ * {@code queue}, {@code impl}, {@code binding}) parameter, or, in benchmarks without one,
+ * its methods. Spindle's row is the first alternative whose name starts with "spindle".
  *
  * <pre>java -cp benchmarks.jar io.spindle.benchmarks.report.Report RESULTS.json OUTPUT_DIR</pre>
  */
 public final class Report {
-    static final List<String> ALTERNATIVE_PARAMS = List.of("runtime", "alternative", "queue", "impl");
+    static final List<String> ALTERNATIVE_PARAMS = List.of("runtime", "alternative", "queue", "impl", "binding");
 
     /** One JMH result. */
     record Result(String benchmark, String method, String mode, Map<String, String> params,
@@ -184,7 +184,11 @@ public final class Report {
     // ---- charts ------------------------------------------------------------------------------
 
     static final int WIDTH = 960;
+    /** The least width of the label column; a longer label widens it (see {@link #plotLeft}). */
     static final int LABEL_WIDTH = 200;
+    static final int LABEL_LEFT = 12;
+    static final Font LABEL = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+    static final Font SPINDLE_LABEL = LABEL.deriveFont(Font.BOLD);
     static final int ROW_HEIGHT = 30;
     static final Color SPINDLE = new Color(0xD9, 0x5F, 0x0E);
     static final Color OTHER = new Color(0x4C, 0x78, 0xA8);
@@ -223,7 +227,7 @@ public final class Report {
                 max = Math.max(max, hi);
                 if (r.score() > 0) min = Math.min(min, r.score());
             }
-            int plotLeft = LABEL_WIDTH, plotRight = WIDTH - 110, top = 60;
+            int plotLeft = plotLeft(t, g), plotRight = WIDTH - 110, top = 60;
             Scale scale = log ? new Scale(Math.pow(10, Math.floor(Math.log10(min))), Math.pow(10, Math.ceil(Math.log10(max))), true)
                     : new Scale(0, max * 1.05, false);
             FontMetrics fm = g.getFontMetrics();
@@ -243,8 +247,8 @@ public final class Report {
                 int y = top + i * ROW_HEIGHT;
                 boolean isSpindle = r.alternative().equals(t.reference());
                 g.setColor(Color.BLACK);
-                g.setFont(new Font(Font.SANS_SERIF, isSpindle ? Font.BOLD : Font.PLAIN, 12));
-                g.drawString(r.alternative(), 12, y + ROW_HEIGHT / 2 + 5);
+                g.setFont(isSpindle ? SPINDLE_LABEL : LABEL);
+                g.drawString(r.alternative(), LABEL_LEFT, y + ROW_HEIGHT / 2 + 5);
                 int x0 = plotLeft + (int) Math.round(scale.position(scale.low()) * (plotRight - plotLeft));
                 int x1 = plotLeft + (int) Math.round(scale.position(r.score()) * (plotRight - plotLeft));
                 g.setColor(isSpindle ? SPINDLE : OTHER);
@@ -270,6 +274,16 @@ public final class Report {
             g.dispose();
         }
         if (!ImageIO.write(image, "png", png.toFile())) throw new IOException("no PNG writer");
+    }
+
+    /** Where the bars start: a gap right of the widest label (Spindle's is bold), so no label runs into a bar. */
+    static int plotLeft(Table t, Graphics2D g) {
+        int widest = 0;
+        for (Row r : t.rows()) {
+            Font font = r.alternative().equals(t.reference()) ? SPINDLE_LABEL : LABEL;
+            widest = Math.max(widest, g.getFontMetrics(font).stringWidth(r.alternative()));
+        }
+        return Math.max(LABEL_WIDTH, LABEL_LEFT + widest + 12);
     }
 
     /** Maps values to 0..1 along the axis. */

@@ -50,6 +50,22 @@ class ReportTest {
     }
 
     @Test
+    void theBindingsOfANativeCallAreOneComparisonPerFunction() {
+        List<Report.Result> results = new java.util.ArrayList<>();
+        for (String function : List.of("trivial", "work1us")) {
+            for (String binding : List.of("jna", "ffm", "ffmCritical")) {
+                results.add(new Report.Result("NativeCallBenchmark", "call", "avgt",
+                        java.util.Map.of("binding", binding, "function", function), 10, 1, "ns/op"));
+            }
+        }
+        List<Report.Table> tables = Report.tables(results);
+        assertEquals(List.of("NativeCallBenchmark.call, function=trivial", "NativeCallBenchmark.call, function=work1us"),
+                tables.stream().map(Report.Table::title).toList());
+        assertEquals(List.of("jna", "ffm", "ffmCritical"), tables.get(0).rows().stream().map(Report.Row::alternative).toList());
+        assertNull(tables.get(0).reference(), "no Spindle row: no ratio column");
+    }
+
+    @Test
     void throughputRatiosAreInvertedSoAboveOneStillMeansSpindleIsFaster() {
         Report.Table t = Report.tables(List.of(
                 new Report.Result("QueueBenchmark", "oneToOne", "thrpt", java.util.Map.of("queue", "spindleRing"), 200, 5, "ops/us"),
@@ -73,6 +89,35 @@ class ReportTest {
             assertTrue(image.getHeight() > 100);
             assertTrue(Report.logScale(t), "pthread vs Spindle spans over 20x: log scale");
         }
+    }
+
+    @Test
+    void noLabelRunsIntoItsBar(@TempDir Path out) throws Exception {
+        // Two of the suites' longest names; Spindle's row is drawn bold, wider still.
+        String spindle = "spindleNativeThreadUncached", other = "forkJoinChunks64FfmCritical";
+        Report.Table t = new Report.Table("ThreadSpawnBenchmark.spawnJoin", "avgt", "ns/op", List.of(
+                new Report.Row(spindle, 100, Double.NaN, 1), new Report.Row(other, 200, Double.NaN, 2)), spindle);
+        Path png = out.resolve("labels.png");
+        Report.chart(t, png);
+        BufferedImage image = ImageIO.read(png.toFile());
+        int scanlinesThroughBars = 0;
+        for (int y = 0; y < image.getHeight(); y++) {
+            int barStart = -1;
+            for (int x = 0; x < image.getWidth() && barStart < 0; x++) {
+                int rgb = image.getRGB(x, y) & 0xffffff;
+                if (rgb == (Report.SPINDLE.getRGB() & 0xffffff) || rgb == (Report.OTHER.getRGB() & 0xffffff)) barStart = x;
+            }
+            if (barStart < 0) continue;
+            scanlinesThroughBars++;
+            int textEnd = -1;
+            for (int x = 0; x < barStart; x++) if (dark(image.getRGB(x, y))) textEnd = x;
+            assertTrue(barStart - textEnd > 6, "at y=" + y + " the label reaches x=" + textEnd + ", its bar starts at x=" + barStart);
+        }
+        assertTrue(scanlinesThroughBars > 0, "the chart has bars");
+    }
+
+    private static boolean dark(int rgb) {
+        return ((rgb >> 16 & 0xff) + (rgb >> 8 & 0xff) + (rgb & 0xff)) / 3 < 128;
     }
 
     @Test
