@@ -8,6 +8,7 @@ import io.spindle.scheduler.Signature;
 import io.spindle.scheduler.Spindle;
 import io.spindle.scheduler.Task;
 import io.spindle.scheduler.TypedFunction;
+import io.spindle.scheduler.TypedTask;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
@@ -54,9 +55,11 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
  *   <li>{@code spindleSpawnAll}: one {@code spawnAll} (one TaskGroup, queued in chunks of up
  *       to 64 tasks that each run on one green thread), one join;
  *   <li>{@code spindleCallAll}: the same function as a typed call ({@code int64(int64)}), one
- *       {@code callAll} of one argument column: a 192-byte row per call, the worker loading
- *       the registers from it (Spindle.callAll), one join;
+ *       {@code callAll} of one argument column: a 16-byte row per call (the argument, the
+ *       result), the workers calling back to back from the rows (spn_call_rows), one join;
  *   <li>{@code spindleSpawnEach}: {@value #TASKS} {@code spawn}s, then a join of each handle;
+ *   <li>{@code spindleCallEach}: {@value #TASKS} typed {@code call}s of the same function
+ *       (boxed argument, the descriptor's own row), then a join of each;
  *   <li>{@code virtualThread}, {@code virtualThreadFfm}, {@code virtualThreadFfmCritical}: a
  *       virtual thread per task, then joins;
  *   <li>{@code threadPool}, {@code threadPoolFfm}, {@code threadPoolFfmCritical},
@@ -97,7 +100,7 @@ public class BatchBenchmark {
     public static final int CHUNK = 64;
     private static final long BATCH_TIMEOUT_NANOS = TimeUnit.MINUTES.toNanos(1);
 
-    @Param({"spindleSpawnAll", "spindleCallAll", "spindleSpawnEach",
+    @Param({"spindleSpawnAll", "spindleCallAll", "spindleSpawnEach", "spindleCallEach",
             "virtualThread", "virtualThreadFfm", "virtualThreadFfmCritical",
             "threadPool", "threadPoolFfm", "threadPoolFfmCritical",
             "forkJoin", "forkJoinFfm", "forkJoinFfmCritical",
@@ -125,6 +128,7 @@ public class BatchBenchmark {
     private final long[] args = new long[TASKS];
     private final long[] results = new long[TASKS];
     private final Task[] tasks = new Task[TASKS];
+    private final TypedTask[] calls = new TypedTask[TASKS];
     private final Thread[] threads = new Thread[TASKS];
     @SuppressWarnings("unchecked")
     private final Future<Long>[] futures = new Future[TASKS];
@@ -160,6 +164,20 @@ public class BatchBenchmark {
                     for (int i = 0; i < TASKS; i++) {
                         sum += tasks[i].join(TIMEOUT);
                         tasks[i] = null;
+                    }
+                    return sum;
+                };
+            }
+            case "spindleCallEach" -> {
+                spindle = TaskFunction.newSpindle("bench-batch");
+                Spindle s = spindle;
+                TypedFunction typed = TypedFunction.ofAddress(fn.address(), Signature.of(CType.INT64, CType.INT64));
+                yield () -> {
+                    for (int i = 0; i < TASKS; i++) calls[i] = s.call(typed, args[i]);
+                    long sum = 0;
+                    for (int i = 0; i < TASKS; i++) {
+                        sum += calls[i].join(TIMEOUT);
+                        calls[i] = null;
                     }
                     return sum;
                 };
