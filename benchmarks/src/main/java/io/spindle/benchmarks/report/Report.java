@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -24,24 +25,49 @@ import java.util.TreeMap;
  * alternative's score with its error, and its time relative to Spindle's) and a PNG bar chart
  * per table (log scale when the spread is large).
  *
+ * <p>Given the result files of several runs, every score is the median of the runs, shown with
+ * the lowest and highest run in place of JMH's error (which describes one run's iterations), and
+ * the ratios are of medians.
+ *
  * <p>A comparison is one benchmark method at one setting of its parameters, with the
  * alternatives side by side: the values of its {@code runtime} (or {@code alternative},
  * {@code queue}, {@code impl}, {@code binding}) parameter, or, in benchmarks without one,
  * its methods. Spindle's row is the first alternative whose name starts with "spindle".
  *
- * <pre>java -cp benchmarks.jar io.spindle.benchmarks.report.Report RESULTS.json OUTPUT_DIR</pre>
+ * <pre>java -cp benchmarks.jar io.spindle.benchmarks.report.Report RESULTS.json [MORE_RESULTS.json...] OUTPUT_DIR</pre>
  */
 public final class Report {
     static final List<String> ALTERNATIVE_PARAMS = List.of("runtime", "alternative", "queue", "impl", "binding");
 
-    /** One JMH result. */
+    /** One JMH result, of one run or the median of several (see {@link #medians}). */
     record Result(String benchmark, String method, String mode, Map<String, String> params,
-                  double score, double error, String unit) {}
+                  double score, double error, String unit, Spread spread) {
+        /** One run's result. */
+        Result(String benchmark, String method, String mode, Map<String, String> params,
+               double score, double error, String unit) {
+            this(benchmark, method, mode, params, score, error, unit, Spread.of(score));
+        }
+    }
+
+    /**
+     * How the runs of a report measured one result: the lowest and highest score, and how many
+     * of the report's runs measured it (a suite may fail, or be added, between runs).
+     */
+    record Spread(double min, double max, int runs, int reportRuns) {
+        static Spread of(double score) {
+            return new Spread(score, score, 1, 1);
+        }
+    }
 
     /** One comparison: rows of alternatives under one title. */
     record Table(String title, String mode, String unit, List<Row> rows, String reference) {
         Row spindle() {
             return rows.stream().filter(r -> r.alternative().equals(reference)).findFirst().orElse(null);
+        }
+
+        /** How many runs the report summarises; above 1, the scores are medians. */
+        int runs() {
+            return rows.get(0).spread().reportRuns();
         }
     }
 
@@ -50,19 +76,28 @@ public final class Report {
      *                 throughput modes, Spindle's throughput divided by this one's): above 1,
      *                 Spindle is faster; NaN when the table has no Spindle row
      */
-    record Row(String alternative, double score, double error, double relative) {}
+    record Row(String alternative, double score, double error, double relative, Spread spread) {
+        /** One run's row. */
+        Row(String alternative, double score, double error, double relative) {
+            this(alternative, score, error, relative, Spread.of(score));
+        }
+    }
 
     private Report() {}
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 2) {
-            System.err.println("usage: Report RESULTS.json OUTPUT_DIR");
+        if (args.length < 2) {
+            System.err.println("usage: Report RESULTS.json [MORE_RESULTS.json...] OUTPUT_DIR (one results file per run)");
             System.exit(2);
         }
-        Path out = Path.of(args[1]);
-        List<Table> tables = tables(read(Path.of(args[0])));
-        write(tables, Environment.describe(Path.of(args[0])), out);
-        System.out.println("report: " + out.resolve("report.md") + " (" + tables.size() + " comparisons)");
+        Path[] runFiles = Arrays.stream(args, 0, args.length - 1).map(Path::of).toArray(Path[]::new);
+        Path out = Path.of(args[args.length - 1]);
+        List<List<Result>> runs = new ArrayList<>();
+        for (Path file : runFiles) runs.add(read(file));
+        List<Table> tables = tables(medians(runs));
+        write(tables, Environment.describe(runFiles), out);
+        System.out.println("report: " + out.resolve("report.md") + " (" + tables.size() + " comparisons"
+                + (runs.size() > 1 ? ", medians of " + runs.size() + " runs)" : ")"));
     }
 
     /** Writes report.md and one chart per table into {@code out}. */
@@ -102,6 +137,32 @@ public final class Report {
         return Double.NaN;
     }
 
+    /**
+     * One result per benchmark, mode and parameters measured in any of the runs, scoring the
+     * median of the runs that measured it, so that one disturbed run does not move the figure.
+     * In the order first met, run after run; with one run, that run's results as they are.
+     */
+    static List<Result> medians(List<List<Result>> runs) {
+        Map<List<Object>, List<Result>> sameResult = new LinkedHashMap<>();
+        for (List<Result> run : runs) {
+            for (Result r : run) {
+                sameResult.computeIfAbsent(List.of(r.benchmark(), r.method(), r.mode(), r.params()), k -> new ArrayList<>()).add(r);
+            }
+        }
+        List<Result> medians = new ArrayList<>();
+        for (List<Result> same : sameResult.values()) {
+            Result first = same.get(0);
+            double[] scores = same.stream().mapToDouble(Result::score).sorted().toArray();
+            int n = scores.length;
+            double median = n % 2 == 1 ? scores[n / 2] : (scores[n / 2 - 1] + scores[n / 2]) / 2;
+            // JMH's error is an interval of one run's iterations: it says nothing of a median's.
+            double error = n == 1 ? first.error() : Double.NaN;
+            medians.add(new Result(first.benchmark(), first.method(), first.mode(), first.params(), median, error,
+                    first.unit(), new Spread(scores[0], scores[n - 1], n, runs.size())));
+        }
+        return medians;
+    }
+
     /** Groups results into comparisons, in the order JMH ran them. */
     static List<Table> tables(List<Result> results) {
         Map<String, List<Result>> groups = new LinkedHashMap<>();
@@ -129,7 +190,7 @@ public final class Report {
             for (int i = 0; i < rs.size(); i++) {
                 double score = rs.get(i).score();
                 double relative = throughput ? spindle / score : score / spindle;
-                rows.add(new Row(names.get(i), score, rs.get(i).error(), relative));
+                rows.add(new Row(names.get(i), score, rs.get(i).error(), relative, rs.get(i).spread()));
             }
             tables.add(new Table(title, rs.get(0).mode(), rs.get(0).unit(), rows, reference));
         });
@@ -137,13 +198,16 @@ public final class Report {
     }
 
     static String markdown(Table t) {
+        boolean medians = t.runs() > 1;
         StringBuilder s = new StringBuilder("### ").append(t.title()).append("\n\n");
-        s.append("| alternative | ").append(modeName(t.mode())).append(" (").append(t.unit()).append(") | ± error | ")
+        s.append("| alternative | ").append(modeName(t.mode())).append(" (").append(t.unit()).append(")")
+                .append(medians ? ", median | min–max of " + t.runs() + " runs | " : " | ± error | ")
                 .append(t.reference() == null ? "" : "vs " + t.reference()).append(" |\n|---|---:|---:|---:|\n");
         for (Row r : t.rows()) {
             boolean isSpindle = r.alternative().equals(t.reference());
             s.append("| ").append(isSpindle ? "**" + r.alternative() + "**" : r.alternative())
-                    .append(" | ").append(format(r.score())).append(" | ").append(format(r.error())).append(" | ")
+                    .append(" | ").append(format(r.score()))
+                    .append(" | ").append(medians ? spread(r.spread()) : format(r.error())).append(" | ")
                     .append(Double.isNaN(r.relative()) ? "" : isSpindle ? "1" : relative(r.relative())).append(" |\n");
         }
         if (t.reference() != null) {
@@ -152,6 +216,16 @@ public final class Report {
                     .append(": above 1× Spindle is faster, below 1× slower.\n");
         }
         return s.toString();
+    }
+
+    /** The lowest and highest run. */
+    private static String spread(Spread s) {
+        return (s.runs() == 1 ? format(s.min()) : format(s.min()) + "–" + format(s.max())) + fewerRuns(s);
+    }
+
+    /** How many runs measured the result, when not all of the report's did; else nothing. */
+    private static String fewerRuns(Spread s) {
+        return s.runs() < s.reportRuns() ? " (" + s.runs() + " of " + s.reportRuns() + " runs)" : "";
     }
 
     private static String modeName(String mode) {
@@ -219,12 +293,14 @@ public final class Report {
             g.drawString(t.title(), 12, 24);
             boolean log = logScale(t);
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-            g.drawString(modeName(t.mode()) + ", " + t.unit() + (log ? ", log scale" : "")
+            g.drawString(modeName(t.mode()) + ", " + t.unit()
+                    + (t.runs() > 1 ? ", median of " + t.runs() + " runs, whiskers: lowest to highest run" : "")
+                    + (log ? ", log scale" : "")
                     + (t.mode().equals("thrpt") ? " (longer is better)" : " (shorter is better)"), 12, 44);
             double max = 0, min = Double.MAX_VALUE;
             for (Row r : t.rows()) {
-                double hi = r.score() + (Double.isNaN(r.error()) ? 0 : r.error());
-                max = Math.max(max, hi);
+                double hi = whisker(t, r)[1];
+                max = Math.max(max, Double.isNaN(hi) ? r.score() : hi);
                 if (r.score() > 0) min = Math.min(min, r.score());
             }
             int plotLeft = plotLeft(t, g), plotRight = WIDTH - 110, top = 60;
@@ -248,15 +324,16 @@ public final class Report {
                 boolean isSpindle = r.alternative().equals(t.reference());
                 g.setColor(Color.BLACK);
                 g.setFont(isSpindle ? SPINDLE_LABEL : LABEL);
-                g.drawString(r.alternative(), LABEL_LEFT, y + ROW_HEIGHT / 2 + 5);
+                g.drawString(label(r), LABEL_LEFT, y + ROW_HEIGHT / 2 + 5);
                 int x0 = plotLeft + (int) Math.round(scale.position(scale.low()) * (plotRight - plotLeft));
                 int x1 = plotLeft + (int) Math.round(scale.position(r.score()) * (plotRight - plotLeft));
                 g.setColor(isSpindle ? SPINDLE : OTHER);
                 g.fillRect(x0, y + 5, Math.max(1, x1 - x0), ROW_HEIGHT - 10);
                 int labelX = x1;
-                if (!Double.isNaN(r.error()) && r.error() > 0) {
-                    int e0 = plotLeft + (int) Math.round(scale.position(Math.max(scale.low(), r.score() - r.error())) * (plotRight - plotLeft));
-                    int e1 = plotLeft + (int) Math.round(scale.position(r.score() + r.error()) * (plotRight - plotLeft));
+                double[] whisker = whisker(t, r);
+                if (whisker[1] > whisker[0]) {
+                    int e0 = plotLeft + (int) Math.round(scale.position(Math.max(scale.low(), whisker[0])) * (plotRight - plotLeft));
+                    int e1 = plotLeft + (int) Math.round(scale.position(whisker[1]) * (plotRight - plotLeft));
                     g.setColor(Color.BLACK);
                     g.setStroke(new BasicStroke(1.2f));
                     int mid = y + ROW_HEIGHT / 2;
@@ -276,12 +353,26 @@ public final class Report {
         if (!ImageIO.write(image, "png", png.toFile())) throw new IOException("no PNG writer");
     }
 
+    /**
+     * The ends of a row's error bar: the lowest and highest run for a median of several runs,
+     * else JMH's error interval (NaN when JMH had none).
+     */
+    static double[] whisker(Table t, Row r) {
+        return t.runs() > 1 ? new double[] {r.spread().min(), r.spread().max()}
+                : new double[] {r.score() - r.error(), r.score() + r.error()};
+    }
+
+    /** A row's name on its chart: the alternative, and how many runs measured it when not all did. */
+    private static String label(Row r) {
+        return r.alternative() + fewerRuns(r.spread());
+    }
+
     /** Where the bars start: a gap right of the widest label (Spindle's is bold), so no label runs into a bar. */
     static int plotLeft(Table t, Graphics2D g) {
         int widest = 0;
         for (Row r : t.rows()) {
             Font font = r.alternative().equals(t.reference()) ? SPINDLE_LABEL : LABEL;
-            widest = Math.max(widest, g.getFontMetrics(font).stringWidth(r.alternative()));
+            widest = Math.max(widest, g.getFontMetrics(font).stringWidth(label(r)));
         }
         return Math.max(LABEL_WIDTH, LABEL_LEFT + widest + 12);
     }

@@ -8,15 +8,36 @@ import java.awt.image.BufferedImage;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The renderer on a stored JMH result file (a real short run on this project's machine). */
+/**
+ * The renderer on a stored JMH result file (a real short run on this project's machine), and on
+ * three small synthetic runs of one comparison (three-runs/jmh-N.json): Spindle's third run and
+ * pthread's second are the odd ones out, and cloneThread is missing from the second run.
+ */
 class ReportTest {
     static Path sample() throws URISyntaxException {
-        return Path.of(Objects.requireNonNull(ReportTest.class.getResource("/sample-jmh.json")).toURI());
+        return resource("/sample-jmh.json");
+    }
+
+    static Path[] threeRuns() throws URISyntaxException {
+        return new Path[] {resource("/three-runs/jmh-1.json"), resource("/three-runs/jmh-2.json"), resource("/three-runs/jmh-3.json")};
+    }
+
+    private static Path resource(String name) throws URISyntaxException {
+        return Path.of(Objects.requireNonNull(ReportTest.class.getResource(name)).toURI());
+    }
+
+    private static Report.Table threeRunsTable() throws Exception {
+        List<List<Report.Result>> runs = new ArrayList<>();
+        for (Path run : threeRuns()) runs.add(Report.read(run));
+        List<Report.Table> tables = Report.tables(Report.medians(runs));
+        assertEquals(1, tables.size(), "the runs measured one comparison");
+        return tables.get(0);
     }
 
     @Test
@@ -47,6 +68,70 @@ class ReportTest {
         assertTrue(md.contains("| virtualThread | 43,329 | 11,431 | 80× |"), md);
         assertTrue(md.contains("| pthread | 43,476 | 8,190 | 80× |"), md);
         assertTrue(md.contains("above 1× Spindle is faster"), md);
+    }
+
+    @Test
+    void severalRunsScoreTheirMedianSoTheOddRunOutIsIgnored() throws Exception {
+        Report.Table t = threeRunsTable();
+        assertEquals(3, t.runs());
+        assertEquals(List.of("spindle", "virtualThread", "pthread", "cloneThread"),
+                t.rows().stream().map(Report.Row::alternative).toList());
+        assertEquals(520, t.spindle().score(), 1e-9, "runs of 500, 520 and 2000");
+        Report.Row pthread = t.rows().get(2);
+        assertEquals(43000, pthread.score(), 1e-9, "runs of 44000, 30000 and 43000");
+        assertEquals(43000.0 / 520, pthread.relative(), 1e-12, "the ratio of the medians");
+        assertEquals(new Report.Spread(30000, 44000, 3, 3), pthread.spread());
+    }
+
+    @Test
+    void severalRunsShowTheLowestAndHighestRunInPlaceOfJmhsError() throws Exception {
+        Report.Table t = threeRunsTable();
+        String md = Report.markdown(t);
+        assertTrue(md.contains("| alternative | average time (ns/op), median | min–max of 3 runs | vs spindle |"), md);
+        assertTrue(md.contains("| **spindle** | 520 | 500–2,000 | 1 |"), md);
+        assertTrue(md.contains("| virtualThread | 41,000 | 40,000–42,000 | 79× |"), md);
+        assertTrue(md.contains("| pthread | 43,000 | 30,000–44,000 | 83× |"), md);
+        assertFalse(md.contains("error"), "JMH's error is one run's: " + md);
+        assertArrayEquals(new double[] {500, 2000}, Report.whisker(t, t.spindle()), "the chart's whisker spans the runs");
+    }
+
+    @Test
+    void aBenchmarkMissingFromARunIsShownWithTheRunsThatHaveIt() throws Exception {
+        Report.Table t = threeRunsTable();
+        Report.Row cloneThread = t.rows().get(3);
+        assertEquals(39500, cloneThread.score(), 1e-9, "the median of two runs, 39000 and 40000");
+        assertEquals(new Report.Spread(39000, 40000, 2, 3), cloneThread.spread());
+        String md = Report.markdown(t);
+        assertTrue(md.contains("| cloneThread | 39,500 | 39,000–40,000 (2 of 3 runs) | 76× |"), md);
+    }
+
+    @Test
+    void theReportOfSeveralRunsSaysItShowsTheirMedians(@TempDir Path out) throws Exception {
+        Path[] runs = threeRuns();
+        Report.main(new String[] {runs[0].toString(), runs[1].toString(), runs[2].toString(), out.toString()});
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.contains("- Runs: 3, each 1 fork(s), 2 warm-up x 500 ms, 3 measurements x 500 ms per alternative;"
+                + " every figure is the median of the 3 runs (ratios too are of medians), beside the lowest and highest run ("), md);
+        assertTrue(md.contains("- Results: `jmh-1.json`, `jmh-2.json`, `jmh-3.json` (JMH JSON, one file per run, beside this file)"), md);
+        assertTrue(md.contains("| **spindle** | 520 | 500–2,000 | 1 |"), md);
+        assertNotNull(ImageIO.read(out.resolve("roundtripbenchmark-roundtrip-function-trivial.png").toFile()), "the chart");
+    }
+
+    @Test
+    void oneRunIsReportedAsItIs(@TempDir Path out) throws Exception {
+        List<Report.Result> run = Report.read(sample());
+        assertEquals(run, Report.medians(List.of(run)), "one run's results are their own medians, JMH's errors kept");
+        Report.Row spindle = Report.tables(run).get(1).spindle();
+        assertArrayEquals(new double[] {spindle.score() - spindle.error(), spindle.score() + spindle.error()},
+                Report.whisker(Report.tables(run).get(1), spindle), "the chart's whisker is JMH's error");
+        Report.main(new String[] {sample().toString(), out.toString()});
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.contains("\n- Run: 1 fork(s), 3 warm-up x 1 s, 5 measurements x 1 s per alternative;"
+                + " errors are JMH's 99.9% intervals ("), md);
+        assertTrue(md.contains("\n- Results: `sample-jmh.json` (JMH JSON, beside this file)\n"), md);
+        assertTrue(md.contains("| alternative | average time (ns/op) | ± error | vs spindle |"), md);
+        assertTrue(md.contains("| **spindle** | 544 | 444 | 1 |"), md);
+        assertFalse(md.contains("median"), md);
     }
 
     @Test
