@@ -24,8 +24,9 @@
 #define SPN_RET_NONE 0
 #define SPN_RET_INT 1 /* rax / x0 */
 #define SPN_RET_FP 2  /* xmm0 / d0, as raw bits */
-/* The loop loads every argument register from each row, also past the arguments a row has:
- * a register the callee does not read may hold anything, but the load must not fault. */
+/* The loop may load argument registers from each row past the arguments the row has (all of
+ * them on AArch64): a register the callee does not read may hold anything, but the load must
+ * not fault. */
 #define SPN_CALL_ROW_OVERREAD 128
 /* enum spn_shutdown's SPN_CANCEL: from it on a batch's remaining rows are cancelled. */
 #define SPN_SHUTDOWN_CANCEL 2
