@@ -1,9 +1,8 @@
 package io.spindle.scheduler.internal;
 
-import org.jctools.maps.NonBlockingHashMapLong;
-
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Tells Java waiters that their task ended. Workers cannot call Java (HotSpot cannot attach a
@@ -13,8 +12,10 @@ import java.util.List;
  * {@code spn_completions_take} until then, wakes the waiters. Tasks nobody waits for this
  * way cost the poller nothing. <b>Internal.</b>
  *
- * <p>The registry is JCTools' {@code NonBlockingHashMapLong}: Java-only, keyed by the
- * primitive address without boxing. Addresses are reused (descriptors are recycled, group
+ * <p>The registry is a ConcurrentHashMap keyed by the address. (It was JCTools'
+ * NonBlockingHashMapLong, which spared the boxing but reads sun.misc.Unsafe, so every user
+ * on JDK 24+ had to allow that by a flag; a box per wait is small beside the park and unpark
+ * the waiter pays anyway.) Addresses are reused (descriptors are recycled, group
  * blocks freed), so a report can reach the waiters of a later task at the same address: a
  * waiter checks the state when called, and registers again if its task has not ended.
  */
@@ -25,7 +26,7 @@ public final class CompletionPoller implements Runnable {
     }
 
     private final long sched;
-    private final NonBlockingHashMapLong<Object> waiters = new NonBlockingHashMapLong<>();
+    private final ConcurrentHashMap<Long, Object> waiters = new ConcurrentHashMap<>();
     private final Runnable spaceFreed;
     private final Thread thread;
 
