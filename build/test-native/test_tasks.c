@@ -6,6 +6,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <linux/futex.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -36,4 +39,40 @@ void spn_test_open_gate(int32_t *gate)
 {
     __atomic_store_n(gate, 1, __ATOMIC_RELEASE);
     syscall(SYS_futex, gate, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* What glibc says of the calling thread's stack (pthread_getattr_np), into out[0..3]: the
+ * lowest usable address, the usable size, the guard size, and an address on the stack now.
+ * Returns 0, or the error pthread_getattr_np gave. */
+intptr_t spn_test_stack_bounds(void *arg)
+{
+    uintptr_t *out = arg;
+    volatile char here = 0;
+    pthread_attr_t attr;
+    int err = pthread_getattr_np(pthread_self(), &attr);
+    if (err)
+        return err;
+    void *low;
+    size_t size, guard;
+    pthread_attr_getstack(&attr, &low, &size);
+    pthread_attr_getguardsize(&attr, &guard);
+    pthread_attr_destroy(&attr);
+    out[0] = (uintptr_t) low;
+    out[1] = size;
+    out[2] = guard;
+    out[3] = (uintptr_t) &here;
+    return 0;
+}
+
+/* printf of a number with 16,000 digits: glibc's helpers need ~80 KiB of scratch, on the
+ * stack if __libc_alloca_cutoff allows it, else from malloc. Returns the length printed. */
+intptr_t spn_test_wide_printf(void *arg)
+{
+    size_t size = 20000;
+    char *buffer = malloc(size);
+    if (!buffer)
+        return -1;
+    int n = snprintf(buffer, size, "%.16000f", 1.0);
+    free(buffer);
+    return n;
 }

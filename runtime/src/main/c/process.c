@@ -71,6 +71,8 @@ int spn_process_start(spn_fn fn, void *arg, uint64_t flags, int exit_signal,
         if (!ps->tcb)
             return ENOMEM;
         spn_tcb_prepare(ps->tcb);
+        char *guard = spn_stack_guard(stack);
+        spn_tcb_set_stack(ps->tcb, guard, (size_t) ((char *) ps - guard), spn_runtime_page_size());
         tls = ps->tcb;
         ptid = spn_tcb_tid_word(ps->tcb);
         flags |= CLONE_SETTLS | CLONE_PARENT_SETTID;

@@ -90,6 +90,10 @@ SPN_EXPORT void spn_thread_release(struct spn_thread *thread);
 
 /* Cache statistics and control (tests, benchmarks). */
 SPN_EXPORT int64_t spn_tcb_live(void);
+/* Where struct pthread keeps a thread's stack (stackblock, stackblock_size, guardsize,
+ * reported_guardsize: four words), found at start-up; -1 if the runtime cannot start. The
+ * scheduler writes a green thread's stack there while it runs. */
+SPN_EXPORT int64_t spn_tcb_stack_offset(void);
 SPN_EXPORT void spn_caches_trim(void);
 
 /* ---------------------------------------------------------------------------------------
@@ -122,6 +126,7 @@ void spn_tcb_release(void *tcb, int use_cache);
 void spn_tcb_cache_trim(void);
 /* Creator side: fills the TCB header as glibc's pthread_create would. */
 void spn_tcb_prepare(void *tcb);
+void spn_tcb_set_stack(void *tcb, void *block, size_t size, size_t guard);
 /* New thread side, first thing it does: rseq, ctype tables, robust list, tid fix-up. */
 void spn_tcb_adopt(void *tcb);
 int32_t *spn_tcb_tid_word(void *tcb);

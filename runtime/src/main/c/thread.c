@@ -131,6 +131,9 @@ int spn_thread_start(spn_fn fn, void *arg, size_t stack_size, int use_cache,
     atomic_init(&t->joiners, 0);
     t->use_cache = use_cache;
     spn_tcb_prepare(tcb);
+    /* Its stack, from the guard up to the control blocks at the top. */
+    char *guard = spn_stack_guard(stack);
+    spn_tcb_set_stack(tcb, guard, (size_t) ((char *) t - guard), spn_runtime_page_size());
 
     /* Born with every asynchronous signal blocked, glibc's internal 32 and 33 too: neither
      * the JVM's handlers nor glibc's may run on a thread they do not know (tls.c says what

@@ -4,9 +4,10 @@
  * glibc keeps each thread's identity in its TCB (struct pthread, whose first bytes are the
  * x86-64 tcbhead_t that %fs points at). pthread_create fills it in; we clone threads
  * ourselves, so we fill in the same fields: spn_tcb_prepare() below says at each one why it
- * is needed, and the README ("What native code on a raw thread may do") what works. The layout is glibc's private business, so nothing is
- * assumed blindly: spn_runtime_init() finds the offsets from glibc's own exports (the
- * descriptors it publishes for debuggers) and checks them on the calling thread, and
+ * is needed, and the README ("What native code on a raw thread may do") what works. The
+ * layout is glibc's private business, so nothing is assumed blindly: spn_runtime_init()
+ * finds the offsets from glibc's own exports (the descriptors it publishes for debuggers)
+ * or answers (the stack fields, find_stack_fields), checks them on a thread glibc made, and
  * refuses to run when anything does not match.
  *
  * TCBs are cached: glibc frees a thread's malloc cache in per-thread clean-up code that it
@@ -63,6 +64,7 @@ static struct {
     size_t tid_offset;
     size_t robust_offset;
     long robust_futex_offset;
+    size_t stack_offset; /* stackblock, then stackblock_size, guardsize, reported_guardsize */
     size_t pthread_size;
     size_t page_size;
     int ready;
@@ -86,6 +88,65 @@ static int init_fail(int err, const char *what)
              "Spindle cannot make raw threads in this process: %s. Raw-clone threads need "
              "glibc 2.35+ on x86-64 (this check reads glibc's private TLS layout).", what);
     return err;
+}
+
+/* The stack fields of struct pthread (glibc 2.36: void *stackblock; size_t stackblock_size;
+ * size_t guardsize; size_t reported_guardsize; in that order), which pthread_getattr_np reads
+ * and __libc_alloca_cutoff sizes its stack allowance by. glibc exports no descriptor for them,
+ * so a probe thread that glibc makes, with a stack and a guard of sizes no other field holds,
+ * asks pthread_getattr_np for its stack and looks for those values in its own struct pthread.
+ * They must appear once, in that order. */
+#define PROBE_STACK (384 * 1024)
+#define PROBE_GUARD_PAGES 3
+
+struct stack_probe {
+    size_t pthread_size;
+    size_t page;
+    ptrdiff_t offset; /* -1: not found, or found more than once */
+};
+
+static void *stack_probe_main(void *p)
+{
+    struct stack_probe *probe = p;
+    probe->offset = -1;
+    pthread_attr_t attr;
+    void *low;
+    size_t size, guard;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return NULL;
+    int ok = pthread_attr_getstack(&attr, &low, &size) == 0 && pthread_attr_getguardsize(&attr, &guard) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok || guard != PROBE_GUARD_PAGES * probe->page)
+        return NULL;
+    /* pthread_getattr_np: stack top = stackblock + stackblock_size, size = stackblock_size - guardsize. */
+    uintptr_t want[4] = {(uintptr_t) low - guard, size + guard, guard, guard};
+    char *self = (char *) pthread_self();
+    for (size_t at = 0; at + sizeof want <= probe->pthread_size; at += sizeof(uintptr_t)) {
+        if (memcmp(self + at, want, sizeof want) == 0) {
+            if (probe->offset >= 0) {
+                probe->offset = -1;
+                return NULL;
+            }
+            probe->offset = (ptrdiff_t) at;
+        }
+    }
+    return NULL;
+}
+
+static ptrdiff_t find_stack_fields(void)
+{
+    struct stack_probe probe = {glibc.pthread_size, glibc.page_size, -1};
+    pthread_attr_t attr;
+    pthread_t thread;
+    if (pthread_attr_init(&attr) != 0)
+        return -1;
+    int ok = pthread_attr_setstacksize(&attr, PROBE_STACK) == 0
+             && pthread_attr_setguardsize(&attr, PROBE_GUARD_PAGES * glibc.page_size) == 0
+             && pthread_create(&thread, &attr, stack_probe_main, &probe) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok || pthread_join(thread, NULL) != 0)
+        return -1;
+    return probe.offset;
 }
 
 static int do_init(void)
@@ -136,6 +197,11 @@ static int do_init(void)
         return init_fail(EPROTO, "the robust list head is not inside struct pthread");
     glibc.robust_offset = (size_t) robust_offset;
     glibc.robust_futex_offset = head->futex_offset;
+
+    ptrdiff_t stack_offset = find_stack_fields();
+    if (stack_offset < 0)
+        return init_fail(EPROTO, "struct pthread's stack fields (stackblock, stackblock_size, guardsize) were not found");
+    glibc.stack_offset = (size_t) stack_offset;
 
     glibc.ready = 1;
     return 0;
@@ -237,6 +303,25 @@ void spn_tcb_prepare(void *tcb)
      * area (a reused TCB still holds the previous thread's cpu). */
     int32_t *rseq_cpu_id = (int32_t *) (t + glibc.rseq_offset + 4);
     *rseq_cpu_id = RSEQ_CPU_ID_UNINITIALIZED;
+}
+
+/* The stack the thread runs on, where glibc keeps it for pthread_getattr_np (and so for
+ * HotSpot, garbage collectors, sanitizers: anyone that asks for its bounds) and for
+ * __libc_alloca_cutoff (a quarter of the stack, at most 64 KiB, may go to alloca; a TCB
+ * with no stack lets printf's helpers take 64 KiB). block is the lowest address, guard
+ * included; block + size is the top. */
+void spn_tcb_set_stack(void *tcb, void *block, size_t size, size_t guard)
+{
+    uintptr_t *fields = (uintptr_t *) ((char *) tcb + glibc.stack_offset);
+    fields[0] = (uintptr_t) block;
+    fields[1] = size;
+    fields[2] = guard;
+    fields[3] = guard;
+}
+
+int64_t spn_tcb_stack_offset(void)
+{
+    return spn_runtime_init(NULL, 0) == 0 ? (int64_t) glibc.stack_offset : -1;
 }
 
 void spn_tcb_adopt(void *tcb)

@@ -142,6 +142,49 @@ static int add_slab(struct fiber_allocator *a)
     return 0;
 }
 
+/* ---- what glibc sees of the stack ------------------------------------------------------- */
+
+int64_t spn_tcb_stack_fields = -1;
+
+SPN_EXPORT void spn_fiber_use_tcb_stack_offset(int64_t offset)
+{
+    __atomic_store_n(&spn_tcb_stack_fields, offset, __ATOMIC_RELAXED);
+}
+
+static inline uintptr_t *tcb_stack_fields(void)
+{
+    int64_t offset = __atomic_load_n(&spn_tcb_stack_fields, __ATOMIC_RELAXED);
+    return offset < 0 ? NULL : (uintptr_t *) ((char *) pthread_self() + offset);
+}
+
+/* A slot: | guard (if guarded) | red zone | usable stack | struct spn_fiber |. glibc's view:
+ * the block from the slot's start to the fiber, the guard as its guard (none unguarded: the
+ * red zone is stack then, as far as anyone outside can tell). */
+void spn_tcb_stack_show_fiber(struct spn_fiber *f)
+{
+    uintptr_t *fields = tcb_stack_fields();
+    if (!fields)
+        return;
+    char *slot = (char *) (f->red_zone_top + SPN_RED_ZONE_WORDS) - RED_ZONE - GUARD_SIZE;
+    fields[0] = (uintptr_t) slot;
+    fields[1] = (uintptr_t) ((char *) f - slot);
+    fields[2] = fields[3] = f->guarded ? GUARD_SIZE : 0;
+}
+
+void spn_tcb_stack_save_thread(struct spn_worker *w)
+{
+    uintptr_t *fields = tcb_stack_fields();
+    if (fields)
+        memcpy(w->thread_stack, fields, sizeof w->thread_stack);
+}
+
+void spn_tcb_stack_show_thread(struct spn_worker *w)
+{
+    uintptr_t *fields = tcb_stack_fields();
+    if (fields)
+        memcpy(fields, w->thread_stack, sizeof w->thread_stack);
+}
+
 /* The frame spn_ctx_switch pops to enter spn_fiber_trampoline (see the .S files). */
 static void prepare_first_switch(struct spn_fiber *f)
 {

@@ -293,7 +293,9 @@ static void switch_to(struct spn_worker *w, struct spn_fiber *f)
 {
     w->current = f;
     f->state = SPN_FIBER_RUNNING;
+    spn_tcb_stack_show_fiber(f);
     spn_ctx_switch(&w->scheduler_sp, f->sp);
+    spn_tcb_stack_show_thread(w);
     /* Fibers may have handed the worker to each other (spn_yield): the one that came back
      * to the loop is whichever is current now. */
     f = w->current;
@@ -523,6 +525,7 @@ int spn_yield(void)
             spn_fiber_check_stack(f);
             w->current = next;
             next->state = SPN_FIBER_RUNNING;
+            spn_tcb_stack_show_fiber(next);
             spn_ctx_switch(&f->sp, next->sp);
             return SPN_OK; /* whoever switched back to us made us current again */
         }

@@ -90,6 +90,7 @@ struct spn_worker {
     uint32_t rng;
     uint32_t tick;
     void *signal_stack;         /* the worker's sigaltstack (fiber.c), set before its first fiber runs */
+    uintptr_t thread_stack[4];  /* its TCB's stack fields as the runtime set them (spn_tcb_stack_show) */
     /* Parking, on a line of its own: wakers on other CPUs write it. */
     int32_t parked __attribute__((aligned(64))); /* enum spn_park */
     uint32_t park_seq;          /* the futex this worker sleeps on; every wake-up bumps it */
@@ -100,6 +101,14 @@ struct spn_worker {
 };
 
 /* fiber.c */
+/* What glibc (pthread_getattr_np, __libc_alloca_cutoff) believes the running code's stack
+ * is: four words of the worker's struct pthread, at the offset the runtime found
+ * (spn_tcb_stack_offset; -1 until Java passes it on). While a green thread runs they
+ * describe its stack, and the worker's own again once the worker loop has it back. */
+extern int64_t spn_tcb_stack_fields;
+void spn_tcb_stack_show_fiber(struct spn_fiber *f);
+void spn_tcb_stack_save_thread(struct spn_worker *w);
+void spn_tcb_stack_show_thread(struct spn_worker *w);
 void spn_fiber_runtime_init(struct spn_sched *s, size_t stack_size, int64_t guard_budget);
 void spn_fiber_runtime_destroy(struct spn_sched *s);
 struct spn_fiber *spn_fiber_get(struct spn_worker *w);

@@ -28,7 +28,7 @@ import java.util.concurrent.TimeoutException;
  * Any number of threads may join at once; all return the same result.
  */
 public final class NativeThread {
-    /** Default stack: generous, because glibc sizes some of its allocas from the stack size it cannot see here. */
+    /** Default stack: generous, for native code that keeps large buffers on the stack. */
     public static final long DEFAULT_STACK_SIZE = 256 * 1024;
 
     private final NativeFunction function;

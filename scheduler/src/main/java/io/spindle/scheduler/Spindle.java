@@ -95,6 +95,8 @@ public final class Spindle implements AutoCloseable {
     static {
         RuntimeNative.ensureLoaded();
         Layout.verify();
+        // Where glibc keeps a thread's stack bounds: the workers show each green thread's there.
+        SchedNative.spn_fiber_use_tcb_stack_offset(RuntimeNative.spn_tcb_stack_offset());
     }
 
     private final String name;

@@ -54,6 +54,7 @@ public final class RuntimeNative {
     public static native int spn_runtime_init(byte[] message, long messageSize);
     public static native int spn_runtime_verify_raw_thread();
     public static native long spn_runtime_page_size();
+    public static native long spn_tcb_stack_offset();
 
     public static native int spn_stack_alloc(long size, long[] out);
     public static native void spn_stack_free(long stack);
