@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <linux/futex.h>
@@ -75,4 +76,14 @@ intptr_t spn_test_wide_printf(void *arg)
     int n = snprintf(buffer, size, "%.16000f", 1.0);
     free(buffer);
     return n;
+}
+
+/* The calling thread's resolver state: sets its retry count to arg (if arg > 0) and returns
+ * the count it found before. Threads that share one state see each other's counts. */
+intptr_t spn_test_resolver_retry(void *arg)
+{
+    int before = _res.retry;
+    if ((intptr_t) arg > 0)
+        _res.retry = (int) (intptr_t) arg;
+    return before;
 }

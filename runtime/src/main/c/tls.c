@@ -23,6 +23,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <resolv.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -65,6 +66,8 @@ static struct {
     size_t robust_offset;
     long robust_futex_offset;
     size_t stack_offset; /* stackblock, then stackblock_size, guardsize, reported_guardsize */
+    size_t res_offset;   /* struct pthread's resolver state (res) */
+    ptrdiff_t resp_tls;  /* libc's __resp, the thread's resolver state pointer: thread-pointer relative */
     size_t pthread_size;
     size_t page_size;
     int ready;
@@ -102,13 +105,21 @@ static int init_fail(int err, const char *what)
 struct stack_probe {
     size_t pthread_size;
     size_t page;
-    ptrdiff_t offset; /* -1: not found, or found more than once */
+    ptrdiff_t offset;     /* -1: not found, or found more than once */
+    ptrdiff_t res_offset; /* where __res_state() points on a glibc thread: its own res; -1 if not inside */
+    ptrdiff_t resp_tls;   /* &__resp - thread pointer: static TLS, the same on every thread */
 };
 
 static void *stack_probe_main(void *p)
 {
     struct stack_probe *probe = p;
     probe->offset = -1;
+    /* The resolver: start_thread points __resp at the thread's own struct pthread's res. */
+    char *me = (char *) pthread_self();
+    ptrdiff_t res = (char *) __res_state() - me;
+    probe->res_offset = res > 0 && (size_t) res + sizeof(struct __res_state) <= probe->pthread_size ? res : -1;
+    char *resp = dlsym(RTLD_DEFAULT, "__resp");
+    probe->resp_tls = resp && *(char **) resp == me + res ? resp - thread_pointer() : 0;
     pthread_attr_t attr;
     void *low;
     size_t size, guard;
@@ -135,7 +146,7 @@ static void *stack_probe_main(void *p)
 
 static ptrdiff_t find_stack_fields(void)
 {
-    struct stack_probe probe = {glibc.pthread_size, glibc.page_size, -1};
+    struct stack_probe probe = {glibc.pthread_size, glibc.page_size, -1, -1, 0};
     pthread_attr_t attr;
     pthread_t thread;
     if (pthread_attr_init(&attr) != 0)
@@ -146,6 +157,8 @@ static ptrdiff_t find_stack_fields(void)
     pthread_attr_destroy(&attr);
     if (!ok || pthread_join(thread, NULL) != 0)
         return -1;
+    glibc.res_offset = probe.res_offset > 0 ? (size_t) probe.res_offset : 0;
+    glibc.resp_tls = probe.res_offset > 0 ? probe.resp_tls : 0;
     return probe.offset;
 }
 
@@ -202,6 +215,8 @@ static int do_init(void)
     if (stack_offset < 0)
         return init_fail(EPROTO, "struct pthread's stack fields (stackblock, stackblock_size, guardsize) were not found");
     glibc.stack_offset = (size_t) stack_offset;
+    if (!glibc.resp_tls)
+        return init_fail(EPROTO, "libc's per-thread resolver state (__resp, struct pthread's res) was not found");
 
     glibc.ready = 1;
     return 0;
@@ -341,6 +356,10 @@ void spn_tcb_adopt(void *tcb)
 
     /* isalpha() and friends read per-thread table pointers. */
     glibc.ctype_init();
+
+    /* The resolver state of its own, as start_thread gives a pthread: with the process-wide
+     * _res, threads resolving at once share one DNS socket and close it under each other. */
+    *(void **) (thread_pointer() + glibc.resp_tls) = t + glibc.res_offset;
 
     /* An empty robust list (it points at itself), so robust mutexes work and the kernel
      * releases them if the thread dies holding one. */

@@ -1,0 +1,26 @@
+package io.spindle.runtime;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Each raw thread has a resolver state of its own, as a pthread does (start_thread points
+ * glibc's __resp at the thread's own): with the process-wide one, threads resolving at once
+ * shared a DNS socket and closed it under each other.
+ */
+class ResolverStateTest {
+    static long retryOn(NativeThread.Builder builder, long set) throws Exception {
+        return builder.start(TestLib.fn("spn_test_resolver_retry"), set).join(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void aRawThreadsResolverStateIsItsOwn() throws Exception {
+        NativeThread.Builder fresh = NativeThread.builder().cached(false); // a new TCB each: no state carried over
+        assertEquals(0, retryOn(fresh, 42), "a new thread starts with a resolver state nobody has touched");
+        assertEquals(0, retryOn(fresh, 43), "another thread does not see the first one's");
+        assertEquals(0, retryOn(fresh, 0));
+    }
+}
