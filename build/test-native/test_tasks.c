@@ -87,3 +87,23 @@ intptr_t spn_test_resolver_retry(void *arg)
         _res.retry = (int) (intptr_t) arg;
     return before;
 }
+
+/* Ends the calling thread (or task) with pthread_exit(arg). */
+intptr_t spn_test_pthread_exit(void *arg)
+{
+    pthread_exit(arg);
+}
+
+static void set_flag(void *flag)
+{
+    *(volatile int64_t *) flag = 1;
+}
+
+/* pthread_exit(7) with a cleanup handler that sets *flag: glibc runs it while it unwinds. */
+intptr_t spn_test_pthread_exit_cleanup(void *flag)
+{
+    pthread_cleanup_push(set_flag, flag);
+    pthread_exit((void *) 7);
+    pthread_cleanup_pop(0);
+    return 0;
+}

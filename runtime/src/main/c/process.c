@@ -17,7 +17,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,7 +34,7 @@ struct process_start {
 
 static int process_entry(void *p)
 {
-    struct process_start *ps = p;
+    struct process_start *volatile ps = p; /* read again after pthread_exit's longjmp */
     if (ps->tcb) {
         spn_tcb_adopt(ps->tcb);
     } else {
@@ -46,6 +48,14 @@ static int process_entry(void *p)
         for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
             signal(faults[i], SIG_DFL);
     }
+    /* pthread_exit ends the child as a return of its value would (a child without CLONE_VM
+     * has a copy of its creator's TCB, pointing at the creator's own exit buffer until now). */
+    void *volatile tcb = ps->tcb ? ps->tcb : (void *) pthread_self();
+    __pthread_unwind_buf_t exit_buf;
+    memset(&exit_buf, 0, sizeof exit_buf);
+    if (__sigsetjmp_cancel(exit_buf.__cancel_jmp_buf, 0) != 0)
+        return (int) spn_tcb_take_exit_value(tcb);
+    spn_tcb_set_exit_buf(tcb, &exit_buf);
     /* The exit status is the low byte: glibc's clone wrapper passes it to SYS_exit. */
     return (int) ps->fn(ps->arg);
 }

@@ -90,10 +90,13 @@ SPN_EXPORT void spn_thread_release(struct spn_thread *thread);
 
 /* Cache statistics and control (tests, benchmarks). */
 SPN_EXPORT int64_t spn_tcb_live(void);
-/* Where struct pthread keeps a thread's stack (stackblock, stackblock_size, guardsize,
- * reported_guardsize: four words), found at start-up; -1 if the runtime cannot start. The
- * scheduler writes a green thread's stack there while it runs. */
-SPN_EXPORT int64_t spn_tcb_stack_offset(void);
+/* Offsets in struct pthread, found at start-up: the thread's stack (stackblock,
+ * stackblock_size, guardsize, reported_guardsize: four words), where pthread_exit unwinds
+ * to (cleanup_jmp_buf), its value (result) and the exiting mark (cancelhandling). The
+ * scheduler writes a green thread's stack and exit buffer there while it runs. 0, or the
+ * error that keeps the runtime from starting. */
+enum { SPN_TCB_STACK, SPN_TCB_EXIT_BUF, SPN_TCB_RESULT, SPN_TCB_CANCELHANDLING, SPN_TCB_LAYOUT_WORDS };
+SPN_EXPORT int spn_tcb_layout(int64_t *out);
 SPN_EXPORT void spn_caches_trim(void);
 
 /* ---------------------------------------------------------------------------------------
@@ -127,6 +130,11 @@ void spn_tcb_cache_trim(void);
 /* Creator side: fills the TCB header as glibc's pthread_create would. */
 void spn_tcb_prepare(void *tcb);
 void spn_tcb_set_stack(void *tcb, void *block, size_t size, size_t guard);
+/* pthread_exit on a raw thread: its entry sets up a __pthread_unwind_buf_t with
+ * __sigsetjmp and names it here; pthread_exit unwinds to it, and the entry then takes the
+ * value (and clears the exiting mark). */
+void spn_tcb_set_exit_buf(void *tcb, void *buf);
+intptr_t spn_tcb_take_exit_value(void *tcb);
 /* New thread side, first thing it does: rseq, ctype tables, robust list, tid fix-up. */
 void spn_tcb_adopt(void *tcb);
 int32_t *spn_tcb_tid_word(void *tcb);

@@ -17,8 +17,10 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,9 +97,18 @@ void spn_caches_trim(void)
 
 static int thread_entry(void *p)
 {
-    struct spn_thread *t = p;
+    struct spn_thread *volatile t = p; /* read again after pthread_exit's longjmp */
     spn_tcb_adopt(t->tcb);
-    t->result = t->fn(t->arg);
+    /* Where pthread_exit ends up, as start_thread's setjmp is for a pthread: the thread then
+     * ends as if its function had returned pthread_exit's value. */
+    __pthread_unwind_buf_t exit_buf;
+    memset(&exit_buf, 0, sizeof exit_buf);
+    if (__sigsetjmp_cancel(exit_buf.__cancel_jmp_buf, 0) == 0) {
+        spn_tcb_set_exit_buf(t->tcb, &exit_buf);
+        t->result = t->fn(t->arg);
+    } else {
+        t->result = spn_tcb_take_exit_value(t->tcb);
+    }
     /* glibc's clone wrapper ends the thread with SYS_exit (this thread only). */
     return 0;
 }

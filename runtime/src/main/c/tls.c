@@ -68,6 +68,9 @@ static struct {
     size_t stack_offset; /* stackblock, then stackblock_size, guardsize, reported_guardsize */
     size_t res_offset;   /* struct pthread's resolver state (res) */
     ptrdiff_t resp_tls;  /* libc's __resp, the thread's resolver state pointer: thread-pointer relative */
+    size_t exit_buf_offset;   /* cleanup_jmp_buf: where pthread_exit's unwinding ends */
+    size_t result_offset;     /* result: pthread_exit's value */
+    size_t cancel_offset;     /* cancelhandling: pthread_exit sets EXITING in it */
     size_t pthread_size;
     size_t page_size;
     int ready;
@@ -162,6 +165,72 @@ static ptrdiff_t find_stack_fields(void)
     return probe.offset;
 }
 
+/* pthread_exit unwinds to the buffer struct pthread's cleanup_jmp_buf points at (start_thread
+ * sets it before it calls the thread's function) and leaves its value in result. Neither has
+ * a descriptor. A probe thread glibc makes finds the first as the one word of its struct
+ * pthread that points into its stack above the probe's own frame, checks it by pushing a
+ * cleanup handler (which points the field at the handler's buffer), and finds the second
+ * from that handler, run by pthread_exit with a value no other field holds. */
+#define EXIT_PROBE_VALUE ((void *) 0x5350494e444c4531ULL)
+
+struct exit_probe {
+    size_t pthread_size;
+    ptrdiff_t exit_buf_offset; /* -1: not found, or not unique */
+    ptrdiff_t result_offset;
+    int checked;               /* the field followed pthread_cleanup_push */
+};
+
+/* The offset of the one word of struct pthread whose value lies in [low, high), or -1. */
+static ptrdiff_t unique_word_in(char *self, size_t size, uintptr_t low, uintptr_t high)
+{
+    ptrdiff_t found = -1;
+    for (size_t at = 0; at + sizeof(uintptr_t) <= size; at += sizeof(uintptr_t)) {
+        uintptr_t v = *(uintptr_t *) (self + at);
+        if (v >= low && v < high) {
+            if (found >= 0)
+                return -1;
+            found = (ptrdiff_t) at;
+        }
+    }
+    return found;
+}
+
+static void exit_probe_handler(void *p)
+{
+    struct exit_probe *probe = p;
+    char *self = (char *) pthread_self();
+    probe->result_offset = unique_word_in(self, probe->pthread_size, (uintptr_t) EXIT_PROBE_VALUE,
+                                          (uintptr_t) EXIT_PROBE_VALUE + 1);
+}
+
+static void *exit_probe_main(void *p)
+{
+    struct exit_probe *probe = p;
+    volatile char mark = 0;
+    char *self = (char *) pthread_self();
+    probe->exit_buf_offset = unique_word_in(self, probe->pthread_size, (uintptr_t) &mark, (uintptr_t) self);
+    pthread_cleanup_push(exit_probe_handler, probe);
+    probe->checked = probe->exit_buf_offset >= 0
+                     && *(void **) (self + probe->exit_buf_offset) == (void *) &__cancel_buf;
+    pthread_exit(EXIT_PROBE_VALUE);
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+static int find_exit_fields(void)
+{
+    struct exit_probe probe = {glibc.pthread_size, -1, -1, 0};
+    pthread_t thread;
+    void *value = NULL;
+    if (pthread_create(&thread, NULL, exit_probe_main, &probe) != 0 || pthread_join(thread, &value) != 0)
+        return -1;
+    if (value != EXIT_PROBE_VALUE || !probe.checked || probe.exit_buf_offset < 0 || probe.result_offset < 0)
+        return -1;
+    glibc.exit_buf_offset = (size_t) probe.exit_buf_offset;
+    glibc.result_offset = (size_t) probe.result_offset;
+    return 0;
+}
+
 static int do_init(void)
 {
     glibc.page_size = (size_t) sysconf(_SC_PAGESIZE);
@@ -217,6 +286,12 @@ static int do_init(void)
     glibc.stack_offset = (size_t) stack_offset;
     if (!glibc.resp_tls)
         return init_fail(EPROTO, "libc's per-thread resolver state (__resp, struct pthread's res) was not found");
+    const uint32_t *cancel_desc = dlsym(RTLD_DEFAULT, "_thread_db_pthread_cancelhandling");
+    if (!cancel_desc || cancel_desc[2] + sizeof(int) > glibc.pthread_size)
+        return init_fail(EPROTO, "glibc's descriptor of struct pthread's cancelhandling was not found");
+    glibc.cancel_offset = cancel_desc[2];
+    if (find_exit_fields() != 0)
+        return init_fail(EPROTO, "struct pthread's cleanup_jmp_buf and result (what pthread_exit uses) were not found");
 
     glibc.ready = 1;
     return 0;
@@ -318,6 +393,10 @@ void spn_tcb_prepare(void *tcb)
      * area (a reused TCB still holds the previous thread's cpu). */
     int32_t *rseq_cpu_id = (int32_t *) (t + glibc.rseq_offset + 4);
     *rseq_cpu_id = RSEQ_CPU_ID_UNINITIALIZED;
+    /* Nothing to unwind to until the thread's entry sets it (a reused TCB still points at the
+     * previous thread's), and not exiting. */
+    *(void **) (t + glibc.exit_buf_offset) = NULL;
+    *(int *) (t + glibc.cancel_offset) = 0;
 }
 
 /* The stack the thread runs on, where glibc keeps it for pthread_getattr_np (and so for
@@ -334,9 +413,30 @@ void spn_tcb_set_stack(void *tcb, void *block, size_t size, size_t guard)
     fields[3] = guard;
 }
 
-int64_t spn_tcb_stack_offset(void)
+int spn_tcb_layout(int64_t *out)
 {
-    return spn_runtime_init(NULL, 0) == 0 ? (int64_t) glibc.stack_offset : -1;
+    int err = spn_runtime_init(NULL, 0);
+    if (err)
+        return err;
+    out[SPN_TCB_STACK] = (int64_t) glibc.stack_offset;
+    out[SPN_TCB_EXIT_BUF] = (int64_t) glibc.exit_buf_offset;
+    out[SPN_TCB_RESULT] = (int64_t) glibc.result_offset;
+    out[SPN_TCB_CANCELHANDLING] = (int64_t) glibc.cancel_offset;
+    return 0;
+}
+
+void spn_tcb_set_exit_buf(void *tcb, void *buf)
+{
+    *(void **) ((char *) tcb + glibc.exit_buf_offset) = buf;
+}
+
+intptr_t spn_tcb_take_exit_value(void *tcb)
+{
+    char *t = tcb;
+    /* pthread_exit marked the thread exiting; what runs next on this TCB is not. */
+    *(int *) (t + glibc.cancel_offset) = 0;
+    *(void **) (t + glibc.exit_buf_offset) = NULL;
+    return *(intptr_t *) (t + glibc.result_offset);
 }
 
 void spn_tcb_adopt(void *tcb)

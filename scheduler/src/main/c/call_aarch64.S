@@ -48,14 +48,14 @@ spn_call_task:
 /*
  * Typed call batches, AArch64:
  *   int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end,
- *                         const struct spn_sched *s, int64_t may_split)
+ *                         const struct spn_sched *s, int64_t may_split, int64_t *running_row)
  *
- * As in call_x86_64.S: per row, x0-x7 from the row's start and d0-d7 from row + row_fps, a
+ * As in call_x86_64.S: per row, its index to *running_row, x0-x7 from the row's start and d0-d7 from row + row_fps, a
  * call of g->call_fn, x0 or d0 stored at row + row_ret as ret_kind says. Returns the first
  * row not run: end, or earlier once s->shutdown is SPN_SHUTDOWN_CANCEL (before a row) or, with
  * may_split, when a worker is parked and none looks for work while two rows or more are left
  * (after a row). Callee-saved across the calls: x19 g, x20 the row index, x21 end, x22 s,
- * x23 the stride, x24 the row, x25 may_split.
+ * x23 the stride, x24 the row, x25 may_split, x26 running_row.
  */
     .globl spn_call_rows
     .type spn_call_rows, %function
@@ -76,13 +76,15 @@ spn_call_rows:
     stp x23, x24, [sp, #48]
     .cfi_offset x23, -32
     .cfi_offset x24, -24
-    str x25, [sp, #64]
+    stp x25, x26, [sp, #64]
     .cfi_offset x25, -16
+    .cfi_offset x26, -8
     mov x19, x0
     mov x20, x1
     mov x21, x2
     mov x22, x3
     mov x25, x4
+    mov x26, x5
     ldrsw x23, [x19, #SPN_GROUP_ROW_STRIDE]
     mul x24, x23, x20
     add x24, x24, x19
@@ -92,6 +94,7 @@ spn_call_rows:
     ldr w9, [x22, #SPN_SCHED_SHUTDOWN_OFFSET]
     cmp w9, #SPN_SHUTDOWN_CANCEL
     b.eq 4f
+    str x20, [x26]
     ldrh w9, [x19, #SPN_GROUP_ROW_FPS]
     add x9, x24, x9
     ldp d0, d1, [x9]
@@ -124,7 +127,7 @@ spn_call_rows:
     cmp x9, #2
     b.lt 1b
 4:  mov x0, x20
-    ldr x25, [sp, #64]
+    ldp x25, x26, [sp, #64]
     ldp x23, x24, [sp, #48]
     ldp x21, x22, [sp, #32]
     ldp x19, x20, [sp, #16]

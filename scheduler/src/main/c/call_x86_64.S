@@ -54,10 +54,10 @@ spn_call_task:
 /*
  * Typed call batches, x86-64 System V:
  *   int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end,
- *                         const struct spn_sched *s, int64_t may_split)
+ *                         const struct spn_sched *s, int64_t may_split, int64_t *running_row)
  *
  * Runs rows first..end-1 of a callAll batch back to back (spindle_sched.h draws a row): for
- * each, loads the integer argument registers the signature uses from the row's start and
+ * each, writes its index to *running_row (for a pthread_exit from the call: green.c), loads the integer argument registers the signature uses from the row's start and
  * the vector ones from row + row_fps, calls g->call_fn, and stores the register ret_kind
  * names at row + row_ret. Only the registers in use are loaded: the loop jumps into a run
  * of loads at the entry for their count (two jumps a row, the same each time, so predicted),
@@ -68,7 +68,8 @@ spn_call_task:
  *
  * Callee-saved across the calls: rbx g, rbp the stride, r12 the row index, r13 end, r14 s,
  * r15 the row. On the stack: may_split, the entry for the integer loads, the one for the
- * vector loads (24 bytes, which with the six pushes keep the stack 16-byte aligned).
+ * vector loads, running_row (40 bytes, which with the six pushes keep the stack 16-byte
+ * aligned).
  */
     .globl spn_call_rows
     .type spn_call_rows, @function
@@ -93,9 +94,10 @@ spn_call_rows:
     pushq %r15
     .cfi_adjust_cfa_offset 8
     .cfi_rel_offset r15, 0
-    subq $24, %rsp
-    .cfi_adjust_cfa_offset 24
+    subq $40, %rsp
+    .cfi_adjust_cfa_offset 40
     movq %r8, (%rsp)
+    movq %r9, 24(%rsp)
     movq %rdi, %rbx
     movq %rsi, %r12
     movq %rdx, %r13
@@ -123,6 +125,8 @@ spn_call_rows:
     jge 4f
     cmpl $SPN_SHUTDOWN_CANCEL, SPN_SCHED_SHUTDOWN_OFFSET(%r14)
     je 4f
+    movq 24(%rsp), %rax
+    movq %r12, (%rax)
     movzwl SPN_GROUP_ROW_FPS(%rbx), %eax
     addq %r15, %rax
     jmp *16(%rsp)
@@ -166,8 +170,8 @@ spn_call_rows:
     cmpq $2, %rax
     jl 1b
 4:  movq %r12, %rax
-    addq $24, %rsp
-    .cfi_adjust_cfa_offset -24
+    addq $40, %rsp
+    .cfi_adjust_cfa_offset -40
     popq %r15
     .cfi_adjust_cfa_offset -8
     .cfi_restore r15

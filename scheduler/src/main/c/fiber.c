@@ -144,45 +144,66 @@ static int add_slab(struct fiber_allocator *a)
 
 /* ---- what glibc sees of the stack ------------------------------------------------------- */
 
-int64_t spn_tcb_stack_fields = -1;
+/* struct pthread offsets (spindle_runtime.h: stack, exit buffer, result, cancelhandling);
+ * the first -1 until Java passes them on. */
+static int64_t tcb_layout[4] = {-1, -1, -1, -1};
 
-SPN_EXPORT void spn_fiber_use_tcb_stack_offset(int64_t offset)
+SPN_EXPORT void spn_fiber_use_tcb_layout(const int64_t *layout)
 {
-    __atomic_store_n(&spn_tcb_stack_fields, offset, __ATOMIC_RELAXED);
+    memcpy(tcb_layout + 1, layout + 1, 3 * sizeof(int64_t));
+    __atomic_store_n(&tcb_layout[0], layout[0], __ATOMIC_RELEASE);
 }
 
-static inline uintptr_t *tcb_stack_fields(void)
+/* This thread's struct pthread, or NULL while the layout is unknown. */
+static inline char *tcb_if_known(void)
 {
-    int64_t offset = __atomic_load_n(&spn_tcb_stack_fields, __ATOMIC_RELAXED);
-    return offset < 0 ? NULL : (uintptr_t *) ((char *) pthread_self() + offset);
+    return __atomic_load_n(&tcb_layout[0], __ATOMIC_ACQUIRE) < 0 ? NULL : (char *) pthread_self();
 }
+
+#define TCB_WORD(tcb, field) ((uintptr_t *) ((tcb) + tcb_layout[(field)]))
 
 /* A slot: | guard (if guarded) | red zone | usable stack | struct spn_fiber |. glibc's view:
  * the block from the slot's start to the fiber, the guard as its guard (none unguarded: the
  * red zone is stack then, as far as anyone outside can tell). */
-void spn_tcb_stack_show_fiber(struct spn_fiber *f)
+void spn_tcb_show_fiber(struct spn_fiber *f)
 {
-    uintptr_t *fields = tcb_stack_fields();
-    if (!fields)
+    char *tcb = tcb_if_known();
+    if (!tcb)
         return;
+    uintptr_t *stack = TCB_WORD(tcb, 0);
     char *slot = (char *) (f->red_zone_top + SPN_RED_ZONE_WORDS) - RED_ZONE - GUARD_SIZE;
-    fields[0] = (uintptr_t) slot;
-    fields[1] = (uintptr_t) ((char *) f - slot);
-    fields[2] = fields[3] = f->guarded ? GUARD_SIZE : 0;
+    stack[0] = (uintptr_t) slot;
+    stack[1] = (uintptr_t) ((char *) f - slot);
+    stack[2] = stack[3] = f->guarded ? GUARD_SIZE : 0;
+    *TCB_WORD(tcb, 1) = (uintptr_t) f->exit_buf;
 }
 
-void spn_tcb_stack_save_thread(struct spn_worker *w)
+void spn_tcb_save_thread(struct spn_worker *w)
 {
-    uintptr_t *fields = tcb_stack_fields();
-    if (fields)
-        memcpy(w->thread_stack, fields, sizeof w->thread_stack);
+    char *tcb = tcb_if_known();
+    if (!tcb)
+        return;
+    memcpy(w->thread_stack, TCB_WORD(tcb, 0), sizeof w->thread_stack);
+    w->thread_exit_buf = (void *) *TCB_WORD(tcb, 1);
 }
 
-void spn_tcb_stack_show_thread(struct spn_worker *w)
+void spn_tcb_show_thread(struct spn_worker *w)
 {
-    uintptr_t *fields = tcb_stack_fields();
-    if (fields)
-        memcpy(fields, w->thread_stack, sizeof w->thread_stack);
+    char *tcb = tcb_if_known();
+    if (!tcb)
+        return;
+    memcpy(TCB_WORD(tcb, 0), w->thread_stack, sizeof w->thread_stack);
+    *TCB_WORD(tcb, 1) = (uintptr_t) w->thread_exit_buf;
+}
+
+intptr_t spn_tcb_take_fiber_exit(struct spn_fiber *f)
+{
+    char *tcb = tcb_if_known();
+    if (!tcb)
+        return 0;
+    *(int *) (tcb + tcb_layout[3]) = 0; /* pthread_exit marked the worker exiting: it is not */
+    *TCB_WORD(tcb, 1) = (uintptr_t) f->exit_buf;
+    return (intptr_t) *TCB_WORD(tcb, 2);
 }
 
 /* The frame spn_ctx_switch pops to enter spn_fiber_trampoline (see the .S files). */

@@ -18,6 +18,10 @@
 #include "spindle.h"
 #include "worker.h"
 
+#include <pthread.h>
+#include <setjmp.h>
+#include <string.h>
+
 #include <stddef.h>
 
 #define lv_ptr(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
@@ -170,14 +174,14 @@ static int split_chunk(struct spn_worker *w, struct spn_task *t, int64_t from);
  * busy runtime pays only two loads per row. The FP environment is reset once per chunk: a C
  * function leaves the control modes as it found them (both ABIs make them callee-saved),
  * so its neighbours in the chunk start from the default too. */
-static void run_call_rows(struct spn_worker *w, struct spn_fiber *f, struct spn_task *t, struct spn_group *g)
+static void run_call_rows(struct spn_worker *w, struct spn_fiber *f, struct spn_task *t, struct spn_group *g, int64_t from)
 {
     struct spn_sched *s = w->sched;
-    int64_t first = t->group_slot, i = first, may_split = 1;
+    int64_t first = from, i = first, may_split = 1;
     int32_t final_state = SPN_TASK_DONE;
     spn_fp_env_reset();
     for (;;) {
-        i = spn_call_rows(g, i, t->group_end, s, may_split);
+        i = spn_call_rows(g, i, t->group_end, s, may_split, &f->batch_slot);
         if (i >= t->group_end)
             break;
         if (__atomic_load_n(&s->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL) {
@@ -195,11 +199,11 @@ static void run_call_rows(struct spn_worker *w, struct spn_fiber *f, struct spn_
     spn_complete(w, t, i, final_state); /* i: the first row that did not run */
 }
 
-/* Runs a chunk of a batch: its members one after another on this green thread, each
- * replacing its argument with its result. group_end may shrink meanwhile: a member that
+/* Runs a chunk of a batch from member from on: its members one after another on this green
+ * thread, each replacing its argument with its result. group_end may shrink meanwhile: a member that
  * parks or yields hands the members after it to another chunk (spill_batch_rest). Members
  * not started when shutdownNow() comes are cancelled with the chunk. */
-static void run_batch(struct spn_fiber *f, struct spn_task *t)
+static void run_batch(struct spn_fiber *f, struct spn_task *t, int64_t from)
 {
     struct spn_worker *w = f->owner;
     struct spn_group *g = (struct spn_group *) t->group;
@@ -207,10 +211,10 @@ static void run_batch(struct spn_fiber *f, struct spn_task *t)
     int32_t final_state = SPN_TASK_DONE;
     int64_t i;
     if (g->call_fn) {
-        run_call_rows(w, f, t, g);
+        run_call_rows(w, f, t, g, from);
         return;
     }
-    for (i = t->group_slot; i < t->group_end; i++) {
+    for (i = from; i < t->group_end; i++) {
         if (__builtin_expect(__atomic_load_n(&w->sched->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL, 0)) {
             __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + (t->group_end - i), __ATOMIC_RELAXED);
             final_state = SPN_TASK_CANCELLED;
@@ -270,12 +274,50 @@ static void spill_batch_rest(struct spn_worker *w, struct spn_fiber *f)
  * its owner afresh after each switch (the fiber may serve another worker next time), and
  * never touches thread-locals (compiled code may cache their address across the switch). */
 void spn_fiber_main(struct spn_fiber *f) __attribute__((noreturn, used));
-void spn_fiber_main(struct spn_fiber *f)
+
+/* A task called pthread_exit (glibc unwound its frames to the fiber's exit buffer): it ends
+ * as if it had returned pthread_exit's value. A member of a batch, or a row of a typed
+ * batch, ends so; the rest of its chunk runs on. */
+static void finish_exited(struct spn_fiber *f, struct spn_task *t)
 {
+    intptr_t value = spn_tcb_take_fiber_exit(f);
+    count_task_run(f->owner);
+    if (!t->group) {
+        spn_fiber_check_stack(f);
+        spn_complete(f->owner, t, value, SPN_TASK_DONE);
+        return;
+    }
+    struct spn_group *g = (struct spn_group *) t->group;
+    int64_t member = f->batch_slot;
+    if (!g->call_fn)
+        g->results[member] = value;
+    else if (g->ret_kind == SPN_RET_INT)
+        *(int64_t *) (spn_group_row(g, member) + g->row_ret) = value;
+    else if (g->ret_kind == SPN_RET_FP)
+        *(int64_t *) (spn_group_row(g, member) + g->row_ret) = 0; /* no floating-point value to give */
+    run_batch(f, t, member + 1);
+}
+
+void spn_fiber_main(struct spn_fiber *first)
+{
+    /* Where pthread_exit from any task of this green thread ends up: set once, since this
+     * frame lives as long as the fiber (start_thread's setjmp does the same for a pthread). */
+    struct spn_fiber *volatile fiber = first;
+    __pthread_unwind_buf_t exit_buf;
+    memset(&exit_buf, 0, sizeof exit_buf);
+    int exited = __sigsetjmp_cancel(exit_buf.__cancel_jmp_buf, 0);
+    struct spn_fiber *f = fiber;
+    if (!exited) {
+        f->exit_buf = &exit_buf;
+        spn_tcb_show_fiber(f); /* running already: show the buffer now */
+    }
     for (;;) {
         struct spn_task *t = f->task;
-        if (t->group) {
-            run_batch(f, t);
+        if (exited) {
+            exited = 0;
+            finish_exited(f, t);
+        } else if (t->group) {
+            run_batch(f, t, t->group_slot);
         } else {
             spn_fp_env_reset(); /* not what the fiber's last task left */
             intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg);
@@ -293,9 +335,9 @@ static void switch_to(struct spn_worker *w, struct spn_fiber *f)
 {
     w->current = f;
     f->state = SPN_FIBER_RUNNING;
-    spn_tcb_stack_show_fiber(f);
+    spn_tcb_show_fiber(f);
     spn_ctx_switch(&w->scheduler_sp, f->sp);
-    spn_tcb_stack_show_thread(w);
+    spn_tcb_show_thread(w);
     /* Fibers may have handed the worker to each other (spn_yield): the one that came back
      * to the loop is whichever is current now. */
     f = w->current;
@@ -525,7 +567,7 @@ int spn_yield(void)
             spn_fiber_check_stack(f);
             w->current = next;
             next->state = SPN_FIBER_RUNNING;
-            spn_tcb_stack_show_fiber(next);
+            spn_tcb_show_fiber(next);
             spn_ctx_switch(&f->sp, next->sp);
             return SPN_OK; /* whoever switched back to us made us current again */
         }

@@ -40,7 +40,8 @@ struct spn_fiber {
     size_t stack_size;
     int32_t state;
     int32_t guarded;
-    int64_t batch_slot;         /* running a chunk of a batch: the member running now */
+    int64_t batch_slot;         /* running a chunk of a batch: the member (or row) running now */
+    void *exit_buf;             /* where pthread_exit from this green thread's task ends (green.c) */
 } __attribute__((aligned(64)));
 
 /* ---- the deque (Chase-Lev, as corrected for C11 by Lê, Pop, Cohen and Zappa Nardelli) ------
@@ -90,7 +91,8 @@ struct spn_worker {
     uint32_t rng;
     uint32_t tick;
     void *signal_stack;         /* the worker's sigaltstack (fiber.c), set before its first fiber runs */
-    uintptr_t thread_stack[4];  /* its TCB's stack fields as the runtime set them (spn_tcb_stack_show) */
+    uintptr_t thread_stack[4];  /* its TCB's stack fields as the runtime set them (spn_tcb_show_*) */
+    void *thread_exit_buf;      /* and its TCB's exit buffer (the worker thread's entry) */
     /* Parking, on a line of its own: wakers on other CPUs write it. */
     int32_t parked __attribute__((aligned(64))); /* enum spn_park */
     uint32_t park_seq;          /* the futex this worker sleeps on; every wake-up bumps it */
@@ -101,14 +103,17 @@ struct spn_worker {
 };
 
 /* fiber.c */
-/* What glibc (pthread_getattr_np, __libc_alloca_cutoff) believes the running code's stack
- * is: four words of the worker's struct pthread, at the offset the runtime found
- * (spn_tcb_stack_offset; -1 until Java passes it on). While a green thread runs they
- * describe its stack, and the worker's own again once the worker loop has it back. */
-extern int64_t spn_tcb_stack_fields;
-void spn_tcb_stack_show_fiber(struct spn_fiber *f);
-void spn_tcb_stack_save_thread(struct spn_worker *w);
-void spn_tcb_stack_show_thread(struct spn_worker *w);
+/* What glibc believes of the running code: its stack (pthread_getattr_np,
+ * __libc_alloca_cutoff) and where pthread_exit unwinds to, in the worker's struct pthread at
+ * the offsets the runtime found (spn_tcb_layout; unknown until Java passes them on). While a
+ * green thread runs they are the green thread's, and the worker's own again once the worker
+ * loop has it back. */
+void spn_tcb_show_fiber(struct spn_fiber *f);
+void spn_tcb_save_thread(struct spn_worker *w);
+void spn_tcb_show_thread(struct spn_worker *w);
+/* After a pthread_exit caught at f's exit buffer: the value it gave, with the worker's TCB
+ * no longer marked exiting and f's buffer shown again. */
+intptr_t spn_tcb_take_fiber_exit(struct spn_fiber *f);
 void spn_fiber_runtime_init(struct spn_sched *s, size_t stack_size, int64_t guard_budget);
 void spn_fiber_runtime_destroy(struct spn_sched *s);
 struct spn_fiber *spn_fiber_get(struct spn_worker *w);
@@ -205,9 +210,11 @@ int spn_handle_release(struct spn_worker *w, struct spn_task *t, uint32_t gen);
 void spn_task_free(struct spn_worker *w, struct spn_task *t);
 /* A free descriptor with its generation advanced (a new life), or NULL. */
 struct spn_task *spn_task_alloc(struct spn_worker *w);
-/* Runs rows first..end-1 of a callAll batch (call_*.S); returns the first row it did not run:
- * end, or earlier once shutdownNow() came, or when may_split and a worker is hungry. */
-int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end, const struct spn_sched *s, int64_t may_split);
+/* Runs rows first..end-1 of a callAll batch (call_*.S), writing each row's index to
+ * *running_row before its call; returns the first row it did not run: end, or earlier once
+ * shutdownNow() came, or when may_split and a worker is hungry. */
+int64_t spn_call_rows(struct spn_group *g, int64_t first, int64_t end, const struct spn_sched *s, int64_t may_split,
+                      int64_t *running_row);
 /* The descriptor a handle names, and the life it names; NULL for 0 or a foreign value. */
 struct spn_task *spn_task_of_handle(struct spn_sched *s, spn_task_t *handle, uint32_t *gen);
 spn_task_t *spn_handle_of(struct spn_task *t);

@@ -2,6 +2,7 @@
  * typed_test.c: ordinary C functions of many signatures, for Spindle.call (typed calls
  * with no glue). None of them knows about Spindle.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,4 +78,12 @@ int64_t spn_t_tid_after(int64_t sleep_us)
         nanosleep(&t, NULL);
     }
     return syscall(SYS_gettid);
+}
+
+/* An odd value ends the call with pthread_exit(10 * value); an even one is returned. */
+int64_t spn_t_exit_if_odd(int64_t value)
+{
+    if (value & 1)
+        pthread_exit((void *) (intptr_t) (10 * value));
+    return value;
 }

@@ -95,8 +95,10 @@ public final class Spindle implements AutoCloseable {
     static {
         RuntimeNative.ensureLoaded();
         Layout.verify();
-        // Where glibc keeps a thread's stack bounds: the workers show each green thread's there.
-        SchedNative.spn_fiber_use_tcb_stack_offset(RuntimeNative.spn_tcb_stack_offset());
+        // Where glibc keeps a thread's stack bounds and pthread_exit's target: the workers show
+        // each green thread's there while it runs.
+        long[] tcbLayout = new long[4];
+        if (RuntimeNative.spn_tcb_layout(tcbLayout) == 0) SchedNative.spn_fiber_use_tcb_layout(tcbLayout);
     }
 
     private final String name;

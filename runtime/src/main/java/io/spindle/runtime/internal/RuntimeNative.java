@@ -54,7 +54,8 @@ public final class RuntimeNative {
     public static native int spn_runtime_init(byte[] message, long messageSize);
     public static native int spn_runtime_verify_raw_thread();
     public static native long spn_runtime_page_size();
-    public static native long spn_tcb_stack_offset();
+    /** Offsets in struct pthread (spindle_runtime.h, spn_tcb_layout): stack, exit buffer, result, cancelhandling. */
+    public static native int spn_tcb_layout(long[] out);
 
     public static native int spn_stack_alloc(long size, long[] out);
     public static native void spn_stack_free(long stack);

@@ -41,7 +41,7 @@ public final class SchedNative {
 
     public static native int spn_task_wait(long task, long timeoutNanos);
     public static native int spn_group_wait(long group, long timeoutNanos);
-    public static native void spn_fiber_use_tcb_stack_offset(long offset);
+    public static native void spn_fiber_use_tcb_layout(long[] layout);
     public static native long spn_group_create(long count);
     public static native long spn_call_group_create(long count, long fn, int intArgs, int fpArgs, int retKind);
     public static native void spn_group_destroy(long group);
