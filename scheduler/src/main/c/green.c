@@ -18,6 +18,7 @@
 #include "spindle.h"
 #include "worker.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <string.h>
@@ -398,12 +399,8 @@ static int on_worker(struct spn_worker **w)
     return *w && (*w)->current ? SPN_OK : SPN_E_NOT_ON_WORKER;
 }
 
-int spn_spawn(spn_task_fn fn, void *arg, spn_task_t **out)
+static int spawn(struct spn_worker *w, spn_task_fn fn, void *arg, spn_task_t **out)
 {
-    struct spn_worker *w;
-    int r = on_worker(&w);
-    if (r != SPN_OK)
-        return r;
     if (!fn || !out)
         return SPN_E_INVALID;
     spn_fiber_check_stack_fast(w->current);
@@ -447,12 +444,8 @@ static struct spn_task *live_handle(struct spn_worker *w, spn_task_t *handle, ui
     return spn_native_ref_of(__atomic_load_n(&t->owners, __ATOMIC_ACQUIRE), *gen) ? t : NULL;
 }
 
-int spn_join(spn_task_t *handle, intptr_t *result)
+static int join(struct spn_worker *w, spn_task_t *handle, intptr_t *result)
 {
-    struct spn_worker *w;
-    int r = on_worker(&w);
-    if (r != SPN_OK)
-        return r;
     uint32_t gen;
     struct spn_task *t = live_handle(w, handle, &gen);
     struct spn_fiber *f = w->current;
@@ -548,12 +541,8 @@ int spn_detach(spn_task_t *handle)
     return r != SPN_OK ? r : spn_handle_release(w, t, gen);
 }
 
-int spn_yield(void)
+static int yield(struct spn_worker *w)
 {
-    struct spn_worker *w;
-    int r = on_worker(&w);
-    if (r != SPN_OK)
-        return r;
     struct spn_fiber *f = w->current;
     spill_batch_rest(w, f);
     f->state = SPN_FIBER_READY;
@@ -621,4 +610,46 @@ const char *spn_result_describe(int result)
     case SPN_E_CLOSING: return "the runtime is shutting down";
     }
     return "unknown result code";
+}
+
+/* The API leaves errno as it found it. Every switch away from a green thread happens inside
+ * these calls (a yield, a join that parks) and so does every child run inline (a join that
+ * finds its child not taken, a spawn that finds the deque full): without this, C code that
+ * reads errno after them would read another task's. errno is the worker's thread-local, and
+ * a green thread never leaves its worker, so the address the worker noted at its start
+ * (spn_worker_main) is the green thread's errno, with no call to find it. */
+int spn_spawn(spn_task_fn fn, void *arg, spn_task_t **out)
+{
+    struct spn_worker *w;
+    int r = on_worker(&w);
+    if (r != SPN_OK)
+        return r;
+    int saved_errno = *w->errno_addr;
+    r = spawn(w, fn, arg, out);
+    *w->errno_addr = saved_errno;
+    return r;
+}
+
+int spn_join(spn_task_t *handle, intptr_t *result)
+{
+    struct spn_worker *w;
+    int r = on_worker(&w);
+    if (r != SPN_OK)
+        return r;
+    int saved_errno = *w->errno_addr;
+    r = join(w, handle, result);
+    *w->errno_addr = saved_errno;
+    return r;
+}
+
+int spn_yield(void)
+{
+    struct spn_worker *w;
+    int r = on_worker(&w);
+    if (r != SPN_OK)
+        return r;
+    int saved_errno = *w->errno_addr;
+    r = yield(w);
+    *w->errno_addr = saved_errno;
+    return r;
 }

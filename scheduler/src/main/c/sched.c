@@ -749,6 +749,7 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
      * that submit and join need a CPU too, and a spinner on their CPU only delays them. */
     const int32_t max_spinners = s->nworkers > 1 ? s->nworkers / 2 : 1;
     spn_current_worker = w;
+    w->errno_addr = &errno;
     spn_tcb_save_thread(w);
     stats->tid = syscall(SYS_gettid);
     int32_t spinning_before = xadd(&s->nspinning, 1); /* a new worker starts by looking */

@@ -36,6 +36,15 @@
  *    ends. Compiled code may keep the address of a thread-local (errno is one) across a
  *    call, so moving a started green thread to another kernel thread would break it. Only
  *    tasks that have not started are stolen by idle workers.
+ *  - PER-WORKER STATE: tasks on one worker share its kernel thread, and so its thread-locals
+ *    (__thread variables, pthread keys, uselocale's locale, the resolver state, OpenSSL's
+ *    error queue) and its identity as a lock owner. spn_spawn, spn_join and spn_yield leave
+ *    errno as they found it, though other tasks run inside them. Do not hold a pthread mutex,
+ *    rwlock or condition variable's mutex across spn_yield or a spn_join that may park:
+ *    another task of the same worker would take a recursive mutex as its owner, get EDEADLK
+ *    from an errorcheck one, or block the worker on a normal one (and with it the task that
+ *    would release it). Thread-locals set before such a call may be another task's after it.
+ *  - pthread_exit in a task ends the task (its result is the value), not the worker.
  *  - Stacks are small (Spindle.builder().greenStackSize, default 64 KiB, at least 16 KiB): no
  *    large arrays on the stack, no deep recursion without spawning. An overflow ends the
  *    process with a message naming the task, its function, the stack size and whether the

@@ -93,6 +93,7 @@ struct spn_worker {
     void *signal_stack;         /* the worker's sigaltstack (fiber.c), set before its first fiber runs */
     uintptr_t thread_stack[4];  /* its TCB's stack fields as the runtime set them (spn_tcb_show_*) */
     void *thread_exit_buf;      /* and its TCB's exit buffer (the worker thread's entry) */
+    int *errno_addr;            /* its errno, which its green threads share (green.c, spn_join) */
     /* Parking, on a line of its own: wakers on other CPUs write it. */
     int32_t parked __attribute__((aligned(64))); /* enum spn_park */
     uint32_t park_seq;          /* the futex this worker sleeps on; every wake-up bumps it */

@@ -494,3 +494,30 @@ intptr_t spn_test_fp_inline_children(void *arg)
     }
     return faults;
 }
+
+/* Sets errno to arg, then yields and joins a child of its own 200 times, checking after each
+ * switch that errno is still arg (the child and other tasks on the worker set theirs).
+ * Returns how many times it found another value. */
+static intptr_t set_errno_task(void *arg)
+{
+    errno = (int) (intptr_t) arg;
+    return 0;
+}
+
+intptr_t spn_test_errno_across_switches(void *arg)
+{
+    int mine = (int) (intptr_t) arg;
+    intptr_t wrong = 0;
+    errno = mine;
+    for (int i = 0; i < 200; i++) {
+        spn_yield();
+        wrong += errno != mine;
+        spn_task_t *child;
+        intptr_t r;
+        if (spn_spawn(set_errno_task, (void *) (intptr_t) (mine + 100000), &child) == SPN_OK
+            && spn_join(child, &r) == SPN_OK)
+            wrong += errno != mine;
+        errno = mine;
+    }
+    return wrong;
+}

