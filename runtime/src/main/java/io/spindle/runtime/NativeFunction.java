@@ -7,9 +7,9 @@ import com.sun.jna.Pointer;
 import java.util.Objects;
 
 /**
- * A native entry point of the shape {@code intptr_t fn(void *arg)}, the only kind of code
- * Spindle runs on its raw threads (they can never run Java: HotSpot cannot attach a thread
- * it did not create).
+ * A native entry point of the shape {@code intptr_t fn(void *arg)}, the kind of code Spindle
+ * starts its raw threads with (native code there may still call Java through JNI's
+ * AttachCurrentThread on a NativeThread: README, "What native code on a raw thread may do").
  *
  * <p>Holds the library it came from, so the code stays mapped while the function is
  * reachable.

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Tells Java waiters that their task ended. Workers cannot call Java (HotSpot cannot attach a
- * raw thread), so a task with a Java waiter (a virtual thread that must not block in native
+ * Tells Java waiters that their task ended. Workers do not call Java (an attach per completion
+ * would cost microseconds, and a worker must never block in the JVM), so a task with a Java waiter (a virtual thread that must not block in native
  * code, a CompletableFuture) gets the waiter bit in its state word; the worker that ends it
  * pushes its address to the completion ring, and this platform thread, asleep in
  * {@code spn_completions_take} until then, wakes the waiters. Tasks nobody waits for this
