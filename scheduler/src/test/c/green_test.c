@@ -6,6 +6,7 @@
 #include "spindle.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,4 +521,30 @@ intptr_t spn_test_errno_across_switches(void *arg)
         errno = mine;
     }
     return wrong;
+}
+
+/* The per-worker side of green threads, as spindle.h documents it: a recursive mutex held by
+ * one task across spn_yield is entered by another task of the same worker (they share the
+ * kernel thread that owns it). arg 0: the holder (locks, waits for the prober, unlocks);
+ * arg 1: the prober (returns pthread_mutex_trylock's result). One worker runs both. */
+static pthread_mutex_t yield_shared_mutex = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static volatile int yield_mutex_held, yield_mutex_probed;
+
+intptr_t spn_test_mutex_across_yield(void *arg)
+{
+    if ((intptr_t) arg == 0) {
+        pthread_mutex_lock(&yield_shared_mutex);
+        yield_mutex_held = 1;
+        while (!yield_mutex_probed)
+            spn_yield();
+        pthread_mutex_unlock(&yield_shared_mutex);
+        return 0;
+    }
+    while (!yield_mutex_held)
+        spn_yield();
+    int r = pthread_mutex_trylock(&yield_shared_mutex);
+    if (r == 0)
+        pthread_mutex_unlock(&yield_shared_mutex);
+    yield_mutex_probed = 1;
+    return r;
 }

@@ -263,4 +263,19 @@ class GreenThreadTest {
             }
         }
     }
+
+    /**
+     * The other side, as spindle.h documents it: tasks of one worker share its kernel thread,
+     * so a recursive mutex one of them holds across spn_yield is entered by the other
+     * (pthread_mutex_trylock succeeds where a pthread would get EBUSY).
+     */
+    @Test
+    void aMutexHeldAcrossAYieldBelongsToTheWorkerNotTheTask() throws Exception {
+        try (Spindle spindle = Spindle.builder().workers(1).build()) {
+            Task holder = spindle.spawn(SchedTestLib.fn("spn_test_mutex_across_yield"), 0);
+            Task prober = spindle.spawn(SchedTestLib.fn("spn_test_mutex_across_yield"), 1);
+            assertEquals(0, prober.join(Duration.ofSeconds(60)), "the prober entered the holder's recursive mutex");
+            assertEquals(0, holder.join(Duration.ofSeconds(60)));
+        }
+    }
 }
