@@ -107,3 +107,18 @@ intptr_t spn_test_pthread_exit_cleanup(void *flag)
     pthread_cleanup_pop(0);
     return 0;
 }
+
+/* Registers a thread_local destructor (what C++ does for a thread_local object) that adds 1
+ * to *counter when the thread ends; returns 0. */
+extern int __cxa_thread_atexit_impl(void (*dtor)(void *), void *obj, void *dso_symbol);
+extern void *__dso_handle;
+
+static void count_destructor(void *counter)
+{
+    __atomic_fetch_add((int64_t *) counter, 1, __ATOMIC_RELAXED);
+}
+
+intptr_t spn_test_thread_local_destructor(void *counter)
+{
+    return __cxa_thread_atexit_impl(count_destructor, counter, &__dso_handle);
+}

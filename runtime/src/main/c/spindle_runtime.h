@@ -134,6 +134,8 @@ void spn_tcb_set_stack(void *tcb, void *block, size_t size, size_t guard);
  * __sigsetjmp and names it here; pthread_exit unwinds to it, and the entry then takes the
  * value (and clears the exiting mark). */
 void spn_tcb_set_exit_buf(void *tcb, void *buf);
+/* On the thread, after its function (or pthread_exit): its thread_local destructors. */
+void spn_tcb_thread_ending(void);
 intptr_t spn_tcb_take_exit_value(void *tcb);
 /* New thread side, first thing it does: rseq, ctype tables, robust list, tid fix-up. */
 void spn_tcb_adopt(void *tcb);

@@ -109,6 +109,7 @@ static int thread_entry(void *p)
     } else {
         t->result = spn_tcb_take_exit_value(t->tcb);
     }
+    spn_tcb_thread_ending();
     /* glibc's clone wrapper ends the thread with SYS_exit (this thread only). */
     return 0;
 }

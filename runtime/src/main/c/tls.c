@@ -10,6 +10,19 @@
  * or answers (the stack fields, find_stack_fields), checks them on a thread glibc made, and
  * refuses to run when anything does not match.
  *
+ * What glibc 2.36's start_thread does for a pthread, and what a raw thread gets instead:
+ *   rseq registration, __ctype_init, the robust list     the same (spn_tcb_adopt)
+ *   __resp = &pd->res (the resolver state)                the same (spn_tcb_adopt)
+ *   the signal mask the creator asked for                 every asynchronous signal blocked
+ *   setjmp into cleanup_jmp_buf (pthread_exit's target)   the same, in the thread's entry
+ *   the stack fields allocate_stack filled in             the same (spn_tcb_set_stack)
+ *   __call_tls_dtors (C++ thread_local destructors)       the same (spn_tcb_thread_ending)
+ *   __nptl_deallocate_tsd (pthread key destructors)       not exported: they do not run
+ *   __libc_thread_freeres (malloc's tcache, the resolver,  not exported: the TCB cache keeps
+ *     dlerror's buffer)                                     them for the next raw thread
+ *   the thread list, thread_db events, setxid sync         not on the list (README limits)
+ *   the tid cleared and its futex woken at exit            the kernel does it (CLONE_CHILD_CLEARTID)
+ *
  * TCBs are cached: glibc frees a thread's malloc cache in per-thread clean-up code that it
  * does not export, so a raw thread that used malloc leaks that cache when its TCB is
  * freed. A reused TCB keeps the static TLS the previous raw thread left behind (the malloc
@@ -60,6 +73,7 @@ static struct {
     void *(*allocate_tls)(void *);
     void (*deallocate_tls)(void *, int);
     void (*ctype_init)(void);
+    void (*call_tls_dtors)(void);
     ptrdiff_t rseq_offset;
     unsigned int rseq_size;
     size_t tid_offset;
@@ -238,6 +252,7 @@ static int do_init(void)
     glibc.allocate_tls = (void *(*)(void *)) dlsym(RTLD_DEFAULT, "_dl_allocate_tls");
     glibc.deallocate_tls = (void (*)(void *, int)) dlsym(RTLD_DEFAULT, "_dl_deallocate_tls");
     glibc.ctype_init = (void (*)(void)) dlsym(RTLD_DEFAULT, "__ctype_init");
+    glibc.call_tls_dtors = (void (*)(void)) dlsym(RTLD_DEFAULT, "__call_tls_dtors");
     const uint32_t *tid_desc = dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid");
     const uint32_t *sizeof_pthread = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
     const ptrdiff_t *rseq_offset = dlsym(RTLD_DEFAULT, "__rseq_offset");
@@ -246,6 +261,8 @@ static int do_init(void)
         return init_fail(ENOSYS, "_dl_allocate_tls/_dl_deallocate_tls not found (not glibc?)");
     if (!glibc.ctype_init)
         return init_fail(ENOSYS, "__ctype_init not found");
+    if (!glibc.call_tls_dtors)
+        return init_fail(ENOSYS, "__call_tls_dtors not found");
     if (!tid_desc || !sizeof_pthread)
         return init_fail(ENOSYS, "glibc's thread_db descriptors (_thread_db_pthread_tid) not found");
     if (!rseq_offset || !rseq_size)
@@ -423,6 +440,14 @@ int spn_tcb_layout(int64_t *out)
     out[SPN_TCB_RESULT] = (int64_t) glibc.result_offset;
     out[SPN_TCB_CANCELHANDLING] = (int64_t) glibc.cancel_offset;
     return 0;
+}
+
+void spn_tcb_thread_ending(void)
+{
+    /* What start_thread does once the thread's function is done, where glibc exports it:
+     * the destructors of C++ thread_local objects (and anything registered with
+     * __cxa_thread_atexit_impl) of this thread. */
+    glibc.call_tls_dtors();
 }
 
 void spn_tcb_set_exit_buf(void *tcb, void *buf)

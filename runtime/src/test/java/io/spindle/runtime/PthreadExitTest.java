@@ -43,4 +43,15 @@ class PthreadExitTest {
         assertEquals(new CloneProcess.ExitStatus(true, 6, 0),
                 CloneProcess.start(CloneFlags.none(), TestLib.fn("spn_test_pthread_exit"), 6).join());
     }
+
+    /** A raw thread's thread_local destructors run when it ends, as start_thread runs a pthread's. */
+    @Test
+    void threadLocalDestructorsRunWhenARawThreadEnds() throws Exception {
+        Memory counter = new Memory(8);
+        counter.setLong(0, 0);
+        for (int i = 1; i <= 20; i++) {
+            assertEquals(0, NativeThread.builder().start(TestLib.fn("spn_test_thread_local_destructor"), counter).join(WAIT));
+            assertEquals(i, counter.getLong(0), "destructors run, once each");
+        }
+    }
 }
