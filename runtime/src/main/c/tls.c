@@ -224,6 +224,8 @@ static void *exit_probe_main(void *p)
     char *self = (char *) pthread_self();
     probe->exit_buf_offset = unique_word_in(self, probe->pthread_size, (uintptr_t) &mark, (uintptr_t) self);
     pthread_cleanup_push(exit_probe_handler, probe);
+    /* __cancel_buf: the buffer pthread.h's C pthread_cleanup_push declares (this file is
+     * built without -fexceptions, so the macro is that one). */
     probe->checked = probe->exit_buf_offset >= 0
                      && *(void **) (self + probe->exit_buf_offset) == (void *) &__cancel_buf;
     pthread_exit(EXIT_PROBE_VALUE);
