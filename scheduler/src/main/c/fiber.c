@@ -196,6 +196,15 @@ void spn_tcb_show_thread(struct spn_worker *w)
     *TCB_WORD(tcb, 1) = (uintptr_t) w->thread_exit_buf;
 }
 
+void spn_tcb_show_worker_stack(struct spn_worker *w)
+{
+    char *tcb = tcb_if_known();
+    if (!tcb)
+        return;
+    memcpy(TCB_WORD(tcb, 0), w->thread_stack, sizeof w->thread_stack);
+    *TCB_WORD(tcb, 1) = 0; /* a pthread_exit there would end the worker: let glibc refuse it */
+}
+
 intptr_t spn_tcb_take_fiber_exit(struct spn_fiber *f)
 {
     char *tcb = tcb_if_known();

@@ -81,5 +81,35 @@ spn_call_on_stack:
     blr x1
     brk #0                      /* fn never returns */
     .size spn_call_on_stack, .-spn_call_on_stack
+
+/*
+ *   intptr_t spn_run_on_stack(void *stack_top, intptr_t (*fn)(void *), void *arg)
+ *
+ * As in fiber_x86_64.S: fn(arg) on the stack at stack_top (aligned down to 16), then back.
+ * x29 keeps the caller's stack pointer, and frames the call for unwinders.
+ */
+    .globl spn_run_on_stack
+    .hidden spn_run_on_stack
+    .type spn_run_on_stack, %function
+    .align 4
+spn_run_on_stack:
+    .cfi_startproc
+    stp x29, x30, [sp, #-16]!
+    .cfi_def_cfa_offset 16
+    .cfi_offset x29, -16
+    .cfi_offset x30, -8
+    mov x29, sp
+    .cfi_def_cfa x29, 16
+    and x9, x0, #~15
+    mov sp, x9
+    mov x0, x2
+    blr x1
+    mov sp, x29
+    .cfi_def_cfa sp, 16
+    ldp x29, x30, [sp], #16
+    .cfi_def_cfa_offset 0
+    ret
+    .cfi_endproc
+    .size spn_run_on_stack, .-spn_run_on_stack
 #endif
     .section .note.GNU-stack,"",%progbits

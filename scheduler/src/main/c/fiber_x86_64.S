@@ -88,5 +88,36 @@ spn_call_on_stack:
     ud2                         /* fn never returns */
     .cfi_endproc
     .size spn_call_on_stack, .-spn_call_on_stack
+
+/*
+ *   intptr_t spn_run_on_stack(void *stack_top, intptr_t (*fn)(void *), void *arg)
+ *
+ * Calls fn(arg) with the stack pointer at stack_top (aligned down to 16), and returns its
+ * result on the caller's stack again: spn_call_on_worker_stack (green.c). rbp keeps the
+ * caller's stack pointer, and frames the call for unwinders.
+ */
+    .globl spn_run_on_stack
+    .hidden spn_run_on_stack
+    .type spn_run_on_stack, @function
+    .align 16
+spn_run_on_stack:
+    .cfi_startproc
+    pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbp, 0
+    movq %rsp, %rbp
+    .cfi_def_cfa_register rbp
+    andq $-16, %rdi
+    movq %rdi, %rsp
+    movq %rdx, %rdi
+    call *%rsi
+    movq %rbp, %rsp
+    .cfi_def_cfa_register rsp
+    popq %rbp
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore rbp
+    ret
+    .cfi_endproc
+    .size spn_run_on_stack, .-spn_run_on_stack
 #endif
     .section .note.GNU-stack,"",@progbits

@@ -653,3 +653,30 @@ int spn_yield(void)
     *w->errno_addr = saved_errno;
     return r;
 }
+
+/* The worker loop waits in switch_to while one of its green threads runs, so the worker's
+ * own stack below the loop's saved frame is free: fn runs there, with glibc told that stack
+ * (so HotSpot, attaching this thread for a JNI upcall, sees the worker's stack and puts its
+ * guard pages there, not in the green thread's), as Go runs cgo callbacks off the goroutine's
+ * stack. While fn runs this thread is on no green thread: the API refuses calls from it. */
+#define WORKER_STACK_GAP 256 /* below the loop's saved sp: its red zone, and more */
+
+int spn_call_on_worker_stack(intptr_t (*fn)(void *), void *arg, intptr_t *result)
+{
+    struct spn_worker *w;
+    int r = on_worker(&w);
+    if (r != SPN_OK)
+        return r;
+    if (!fn)
+        return SPN_E_INVALID;
+    struct spn_fiber *f = w->current;
+    spn_fiber_check_stack_fast(f);
+    w->current = NULL;
+    spn_tcb_show_worker_stack(w);
+    intptr_t value = spn_run_on_stack((char *) w->scheduler_sp - WORKER_STACK_GAP, fn, arg);
+    w->current = f;
+    spn_tcb_show_fiber(f);
+    if (result)
+        *result = value;
+    return SPN_OK;
+}

@@ -115,12 +115,15 @@ void spn_tcb_show_thread(struct spn_worker *w);
 /* After a pthread_exit caught at f's exit buffer: the value it gave, with the worker's TCB
  * no longer marked exiting and f's buffer shown again. */
 intptr_t spn_tcb_take_fiber_exit(struct spn_fiber *f);
+/* The worker's own stack, and no exit buffer: for code run on that stack from a green thread. */
+void spn_tcb_show_worker_stack(struct spn_worker *w);
 void spn_fiber_runtime_init(struct spn_sched *s, size_t stack_size, int64_t guard_budget);
 void spn_fiber_runtime_destroy(struct spn_sched *s);
 struct spn_fiber *spn_fiber_get(struct spn_worker *w);
 void spn_fiber_put(struct spn_worker *w, struct spn_fiber *f);
 void spn_ctx_switch(void **save_sp, void *load_sp);
 void spn_call_on_stack(void *stack_top, void (*fn)(void *), void *arg) __attribute__((noreturn));
+intptr_t spn_run_on_stack(void *stack_top, intptr_t (*fn)(void *), void *arg);
 /* The full red-zone check (the stack pointer and every word of the pattern), where a task
  * ends or its green thread leaves the worker (a join that parks, a yield): it also catches
  * an overflow that has returned since. */

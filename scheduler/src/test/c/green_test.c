@@ -548,3 +548,27 @@ intptr_t spn_test_mutex_across_yield(void *arg)
     yield_mutex_probed = 1;
     return r;
 }
+
+/* JNI upcalls from task code, made on the worker's own stack: arg upcalls (upcall_test.c). */
+intptr_t spn_test_upcalls(void *arg);
+
+intptr_t spn_test_upcalls_from_task(void *arg)
+{
+    intptr_t r;
+    int err = spn_call_on_worker_stack(spn_test_upcalls, arg, &r);
+    return err ? -100 - err : r;
+}
+
+static intptr_t yield_there(void *arg)
+{
+    return spn_yield();
+}
+
+/* What the API says from code run on the worker's stack: SPN_E_NOT_ON_WORKER, and the task
+ * goes on. */
+intptr_t spn_test_api_on_worker_stack(void *arg)
+{
+    intptr_t r = -1;
+    int err = spn_call_on_worker_stack(yield_there, NULL, &r);
+    return err ? -100 - err : r;
+}
