@@ -1016,7 +1016,7 @@ SPN_EXPORT struct spn_group *spn_group_create(int64_t count)
  * (struct spn_group). NULL for a shape no register set holds, or without memory. */
 SPN_EXPORT struct spn_group *spn_call_group_create(int64_t count, int64_t fn, int32_t int_args, int32_t fp_args, int32_t ret_kind)
 {
-    if (count < 0 || !fn || int_args < 0 || int_args > SPN_CALL_INT_REGS || fp_args < 0 || fp_args > SPN_CALL_FP_REGS
+    if (count < 0 || !fn || int_args < 0 || int_args > SPN_CALL_INT_ARG_REGS || fp_args < 0 || fp_args > SPN_CALL_FP_REGS
         || ret_kind < SPN_RET_NONE || ret_kind > SPN_RET_FP)
         return NULL;
     int32_t slots = int_args + fp_args + (ret_kind != SPN_RET_NONE);

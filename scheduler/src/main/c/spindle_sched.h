@@ -211,6 +211,12 @@ static inline uint8_t *spn_group_skipped(struct spn_group *g)
  * the low half of the register does.
  * ------------------------------------------------------------------------------------- */
 #define SPN_CALL_INT_REGS 8
+/* The integer argument registers the ABI has (the row loop's jump table has an entry each). */
+#if defined(__x86_64__)
+#define SPN_CALL_INT_ARG_REGS 6
+#else
+#define SPN_CALL_INT_ARG_REGS 8
+#endif
 #define SPN_CALL_FP_REGS 8
 
 struct spn_call {

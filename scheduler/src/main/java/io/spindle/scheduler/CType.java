@@ -34,10 +34,6 @@ public enum CType {
         return this == FLOAT || this == DOUBLE;
     }
 
-    boolean isInteger() {
-        return this != VOID && !isFloatingPoint();
-    }
-
     /**
      * The 64-bit register value for a Java argument, or IllegalArgumentException naming the
      * rule: an integer type takes a Byte, Short, Integer or Long in its range (unsigned types

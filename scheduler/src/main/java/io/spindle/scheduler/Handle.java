@@ -58,6 +58,25 @@ abstract class Handle {
 
     final Spindle spindle;
 
+    private volatile Object held; // what the task or batch uses from the heap, kept reachable until released
+
+    /**
+     * Keeps {@code referent} reachable from the runtime (through this handle) until its native
+     * part is given back (it ended and was joined) or the runtime terminated. Set once, right
+     * after the task or batch was queued.
+     */
+    final void holdForTheRun(Object referent) {
+        held = referent;
+        spindle.heldForTasks.add(this); // this handle, not the referent: two tasks may share one Pointer
+        // Ended already? Then no worker uses it any more, and the release may have run first.
+        if (done()) spindle.heldForTasks.remove(this);
+    }
+
+    /** From releaseNative: no worker can use the referent any more. */
+    final void dropHold() {
+        if (held != null) spindle.heldForTasks.remove(this);
+    }
+
     Handle(Spindle spindle) {
         this.spindle = spindle;
     }

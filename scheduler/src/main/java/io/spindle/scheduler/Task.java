@@ -32,7 +32,6 @@ public final class Task extends Handle {
     private final ByteBuffer chunk;
     private final int offset;
     private long result; // written before outcome
-    private volatile Object held; // what the task uses from the heap, kept reachable until released
 
     Task(Spindle spindle, int index, int gen) {
         super(spindle);
@@ -40,18 +39,6 @@ public final class Task extends Handle {
         this.gen = gen;
         this.chunk = spindle.pool.chunk(index);
         this.offset = DescriptorPool.offset(index);
-    }
-
-    /**
-     * Keeps {@code referent} reachable from the runtime (through this Task) until this task's
-     * descriptor is given back (it ended and was joined) or the runtime terminated. Set once,
-     * right after spawn.
-     */
-    void holdForTheRun(Object referent) {
-        held = referent;
-        spindle.heldForTasks.add(this); // this Task, not the referent: two tasks may share one Pointer
-        // Ended already? Then no worker uses it any more, and the release may have run first.
-        if (isDone()) spindle.heldForTasks.remove(this);
     }
 
     /**
@@ -163,7 +150,7 @@ public final class Task extends Handle {
 
     @Override
     void releaseNative() {
-        if (held != null) spindle.heldForTasks.remove(this);
+        dropHold();
         if (!spindle.pool.releaseJavaRef(index, gen)) {
             // Native code gave back a reference Java holds (spn_join or spn_detach of an adopted
             // handle): nothing to release, and nothing of another task's touched.

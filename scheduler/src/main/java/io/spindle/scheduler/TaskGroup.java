@@ -30,7 +30,6 @@ public final class TaskGroup extends Handle {
     private final int refused;
     private final int rowStride;    // bytes per row: 8 for spawnAll, a call row for callAll
     private final int resultOffset; // the result slot in a row, or -1 when there is none (void)
-    private volatile Object held; // what the batch uses from the heap, kept reachable until released
     private long[] results; // written before outcome
     private BitSet skipped; // tasks that never ran, when the outcome is CANCELLED
 
@@ -162,16 +161,9 @@ public final class TaskGroup extends Handle {
         return cancelled ? STATE_CANCELLED : STATE_DONE;
     }
 
-    /** As {@link Task#holdForTheRun}: {@code referent} stays reachable until the block is freed. */
-    void holdForTheRun(Object referent) {
-        held = referent;
-        spindle.heldForTasks.add(this);
-        if (isDone()) spindle.heldForTasks.remove(this); // ended already: the release may have run first
-    }
-
     @Override
     void releaseNative() {
-        if (held != null) spindle.heldForTasks.remove(this);
+        dropHold();
         spindle.liveGroups.remove(this);
         SchedNative.spn_group_destroy(address);
     }

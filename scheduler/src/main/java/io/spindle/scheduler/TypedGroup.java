@@ -1,6 +1,7 @@
 package io.spindle.scheduler;
 
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -29,20 +30,12 @@ public final class TypedGroup {
      */
     public long[] join() {
         function.requireIntegerResult();
-        try {
-            return narrow(group.join());
-        } catch (BatchCancelledException e) {
-            throw decoded(e);
-        }
+        return narrow(unboundedRegisters());
     }
 
     public long[] join(Duration timeout) throws TimeoutException {
         function.requireIntegerResult();
-        try {
-            return narrow(group.join(timeout));
-        } catch (BatchCancelledException e) {
-            throw decoded(e);
-        }
+        return narrow(registers(Objects.requireNonNull(timeout, "timeout")));
     }
 
     /**
@@ -52,17 +45,26 @@ public final class TypedGroup {
      */
     public double[] joinDouble() {
         function.requireFloatingPointResult();
-        try {
-            return doubles(group.join());
-        } catch (BatchCancelledException e) {
-            throw decoded(e);
-        }
+        return doubles(unboundedRegisters());
     }
 
     public double[] joinDouble(Duration timeout) throws TimeoutException {
         function.requireFloatingPointResult();
+        return doubles(registers(Objects.requireNonNull(timeout, "timeout")));
+    }
+
+    private long[] unboundedRegisters() {
         try {
-            return doubles(group.join(timeout));
+            return registers(null);
+        } catch (TimeoutException e) {
+            throw new AssertionError("an unbounded join timed out", e);
+        }
+    }
+
+    /** The group's raw result registers (a copy), waiting without a bound when timeout is null. */
+    private long[] registers(Duration timeout) throws TimeoutException {
+        try {
+            return timeout == null ? group.join() : group.join(timeout);
         } catch (BatchCancelledException e) {
             throw decoded(e);
         }

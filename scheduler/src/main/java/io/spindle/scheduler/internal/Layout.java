@@ -125,8 +125,6 @@ public final class Layout {
     public static final int CALL_RET_KIND = 8;
     public static final int CALL_INTS = 64;
     public static final int CALL_FPS = 128;
-    public static final int CALL_INT_SLOTS = 8;
-    public static final int CALL_FP_SLOTS = 8;
 
     // enum spn_task_state and the waiter bits.
     public static final int STATE_MASK = 0xff;
