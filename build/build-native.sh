@@ -23,7 +23,7 @@ fi
 
 shopt -s nullglob
 sources=("$src"/*.c "$src"/*.S) # .S: assembly, each file guarded by its architecture
-if [ ${#sources[@]} -eq 0 ]; then
+if [ ${#sources[@]} -eq 0 ] && ! compgen -G "$src/*.cpp" >/dev/null; then
   echo "[spindle] ERROR: no C or assembly sources in $src" >&2
   exit 1
 fi
@@ -37,8 +37,35 @@ mkdir -p "$(dirname "$out")"
 # -z now: bind every symbol at load. Lazy binding runs the dynamic linker's resolver on the
 #  caller's stack, and it saves the whole vector state there (kilobytes): too much for a
 #  green thread's small stack, and fatal for the overflow report near its end.
-echo "[spindle] $cc: ${#sources[@]} source file(s) in $src -> $out"
+
+# C++ sources (tests only, so far) are compiled apart with $CXX, else g++, with the same
+# warnings, the include paths among the extra arguments, and linked in with libstdc++.
+cxx_sources=("$src"/*.cpp)
+objects=()
+libraries=(-ldl)
+if [ ${#cxx_sources[@]} -gt 0 ]; then
+  cxx=${CXX:-g++}
+  if ! command -v "$cxx" >/dev/null 2>&1; then
+    echo "[spindle] ERROR: $src has C++ sources and '$cxx' is not on PATH (Debian/Ubuntu: apt-get install g++, or set \$CXX)." >&2
+    exit 1
+  fi
+  includes=()
+  for arg in "$@"; do
+    case $arg in -I*|-D*) includes+=("$arg") ;; esac
+  done
+  objdir=$(mktemp -d)
+  trap 'rm -rf "$objdir"' EXIT
+  for f in "${cxx_sources[@]}"; do
+    obj="$objdir/$(basename "$f").o"
+    "$cxx" -std=c++17 -O2 -g -fPIC -pthread -Wall -Wextra -Werror -Wno-unused-parameter \
+      -fstack-clash-protection -I "$src" "${includes[@]}" -c "$f" -o "$obj"
+    objects+=("$obj")
+  done
+  libraries+=(-lstdc++)
+fi
+
+echo "[spindle] $cc: $(( ${#sources[@]} + ${#cxx_sources[@]} )) source file(s) in $src -> $out"
 "$cc" -std=gnu11 -O2 -g -fPIC -shared -pthread \
   -Wall -Wextra -Werror -Wno-unused-parameter -fno-strict-aliasing -fstack-clash-protection \
   -Wl,-z,noexecstack -Wl,-z,now -Wl,--no-undefined \
-  -I "$src" "$@" -o "$out" "${sources[@]}" -ldl
+  -I "$src" "$@" -o "$out" "${sources[@]}" "${objects[@]}" "${libraries[@]}"

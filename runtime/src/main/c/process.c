@@ -53,11 +53,18 @@ static int process_entry(void *p)
     void *volatile tcb = ps->tcb ? ps->tcb : (void *) pthread_self();
     __pthread_unwind_buf_t exit_buf;
     memset(&exit_buf, 0, sizeof exit_buf);
-    if (__sigsetjmp_cancel(exit_buf.__cancel_jmp_buf, 0) != 0)
-        return (int) spn_tcb_take_exit_value(tcb);
-    spn_tcb_set_exit_buf(tcb, &exit_buf);
+    int status;
+    if (__sigsetjmp_cancel(exit_buf.__cancel_jmp_buf, 0) != 0) {
+        status = (int) spn_tcb_take_exit_value(tcb);
+    } else {
+        spn_tcb_set_exit_buf(tcb, &exit_buf);
+        status = (int) ps->fn(ps->arg);
+    }
+    /* A TCB of its own goes back to the cache: end its thread-locals as a thread's. */
+    if (ps->tcb)
+        spn_tcb_thread_ending();
     /* The exit status is the low byte: glibc's clone wrapper passes it to SYS_exit. */
-    return (int) ps->fn(ps->arg);
+    return status;
 }
 
 int spn_process_start(spn_fn fn, void *arg, uint64_t flags, int exit_signal,

@@ -124,6 +124,7 @@ SPN_EXPORT const char *spn_strerror(int err);
 /* ---------------------------------------------------------------------------------------
  * Internal to the runtime library (not exported).
  * ------------------------------------------------------------------------------------- */
+/* A TCB whose thread-locals are at their initial values (tls.c says how), or NULL. */
 void *spn_tcb_acquire(int use_cache);
 void spn_tcb_release(void *tcb, int use_cache);
 void spn_tcb_cache_trim(void);
@@ -134,10 +135,12 @@ void spn_tcb_set_stack(void *tcb, void *block, size_t size, size_t guard);
  * __sigsetjmp and names it here; pthread_exit unwinds to it, and the entry then takes the
  * value (and clears the exiting mark). */
 void spn_tcb_set_exit_buf(void *tcb, void *buf);
-/* On the thread, after its function (or pthread_exit): its thread_local destructors. */
+/* On the thread, after its function (or pthread_exit): its thread_local and pthread key
+ * destructors, and what libc would otherwise carry to the next thread on this TCB. */
 void spn_tcb_thread_ending(void);
 intptr_t spn_tcb_take_exit_value(void *tcb);
-/* New thread side, first thing it does: rseq, ctype tables, robust list, tid fix-up. */
+/* New thread side, first thing it does: rseq, locale and ctype tables, resolver, robust
+ * list, tid fix-up, errno and h_errno 0. */
 void spn_tcb_adopt(void *tcb);
 int32_t *spn_tcb_tid_word(void *tcb);
 /* Blocks every asynchronous signal, glibc's internal 32 and 33 included (raw rt_sigprocmask);

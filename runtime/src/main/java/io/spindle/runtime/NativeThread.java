@@ -15,13 +15,17 @@ import java.util.concurrent.TimeoutException;
  * when it exits ({@code CLONE_CHILD_CLEARTID}), which is what {@link #join()} waits for.
  *
  * <p>What the thread may do: any libc call a pthread may make (malloc, stdio, errno,
- * mutexes, ctype, sched_getcpu). It is born with every asynchronous signal blocked (glibc's
- * internal 32 and 33 included: a stray one stays pending) and the fault signals (SEGV, BUS,
- * FPE, ILL, TRAP, SYS) deliverable, so a crash still produces HotSpot's hs_err report. What
- * it may not do: be cancelled with {@code pthread_cancel}, call Java (no JNA callbacks: HotSpot cannot
- * attach it), expect {@code setuid()} to reach it, rely on TLS destructors, or rely on a
- * thread-local's initial value when the TCB cache is on (a reused TCB keeps the values the
- * previous raw thread left; this is what keeps glibc's malloc cache from leaking).
+ * mutexes, ctype, sched_getcpu, the resolver, {@code pthread_exit}). It starts with every
+ * thread-local at its initial value, as a pthread does ({@code __thread} and C++
+ * {@code thread_local} variables, pthread keys, errno, the locale, libraries loaded at any
+ * time), and when it ends, C++ {@code thread_local} and pthread key destructors run. Its
+ * native code may attach to the JVM with JNI's {@code AttachCurrentThread}, call Java and
+ * detach. It is born with every asynchronous signal blocked (glibc's internal 32 and 33
+ * included: a stray one stays pending) and the fault signals (SEGV, BUS, FPE, ILL, TRAP,
+ * SYS) deliverable, so a crash still produces HotSpot's hs_err report. What it may not do:
+ * be cancelled with {@code pthread_cancel}, expect {@code setuid()} to reach it, or find the
+ * static TLS of a library dlopen'ed while it runs initialised (glibc initialises that on the
+ * threads on its list). The README's "What native code on a raw thread may do" says more.
  *
  * <p>Like a pthread, a started thread must be joined: {@link #join()} releases its stack
  * and TCB (to the runtime's caches unless {@link Builder#cached(boolean) cached(false)}).
@@ -165,7 +169,12 @@ public final class NativeThread {
             return this;
         }
 
-        /** Reuse stacks and TCBs of joined threads (default true). */
+        /**
+         * Reuse stacks and TCBs of joined threads (default true). Either way a thread starts
+         * with fresh thread-locals; with false, the join gives the stack and TCB back to the
+         * system at once (libc's own per-thread block, malloc's cache in it, is kept for the
+         * next new TCB, so nothing leaks), at a cost the ThreadSpawn benchmark measures.
+         */
         public Builder cached(boolean cached) {
             this.cached = cached;
             return this;

@@ -10,6 +10,12 @@ import static org.junit.jupiter.api.Assertions.*;
  * GC regions, JNA's temporary memory); RSS by 16 MiB (heap growth from the test's own
  * garbage). A leak of one stack per cycle would add 20,000 mappings; one TCB per cycle
  * (~4 KiB) would add ~40 MiB.
+ *
+ * Threads that use every kind of memory libc keeps per thread (malloc's cache, filled; a
+ * key's block above 31; dlerror's message; strerror's and strsignal's buffers; the resolver)
+ * leave malloc's bytes in use flat too, cached or not: each thread's cache holds ~30 KiB of
+ * chunks, so losing it would add ~60 MiB over 2,000 threads; the tolerance, 8 MiB, is for
+ * what the JVM's own threads malloc meanwhile.
  */
 class LeakTest {
     static final int CYCLES = 10_000;
@@ -50,6 +56,39 @@ class LeakTest {
     @Test
     void uncachedStartJoinCyclesLeaveMapsAndRssFlat() throws Exception {
         assertFlat(NativeThread.builder().cached(false), "uncached");
+    }
+
+    static final int CHURN_CYCLES = 2_000;
+    static final long HEAP_TOLERANCE = 8L << 20;
+
+    private static void assertLibcMemoryFlat(NativeThread.Builder builder, String what) throws Exception {
+        NativeFunction churn = TestLib.fn("spn_test_libc_memory_churn");
+        assertEquals(0, ThreadLocalsTest.H.spn_test_tls_setup(), "the test's keys");
+        for (int i = 0; i < 200; i++) assertEquals(0, builder.start(churn, 0).join(), "churn ran");
+        System.gc();
+        long heap0 = TestLib.Direct.INSTANCE.spn_test_malloc_in_use();
+        long fds0 = ProcSelf.fdCount();
+        long maps0 = ProcSelf.mapsCount();
+        for (int i = 0; i < CHURN_CYCLES; i++) assertEquals(0, builder.start(churn, 0).join(), "churn ran");
+        System.gc();
+        long heap1 = TestLib.Direct.INSTANCE.spn_test_malloc_in_use();
+        long fds1 = ProcSelf.fdCount();
+        long maps1 = ProcSelf.mapsCount();
+        System.out.printf("%s churn: malloc in use %d -> %d bytes, fds %d -> %d, maps %d -> %d%n",
+                what, heap0, heap1, fds0, fds1, maps0, maps1);
+        assertTrue(heap1 - heap0 <= HEAP_TOLERANCE, what + ": malloc's bytes in use grew from " + heap0 + " to " + heap1);
+        assertEquals(fds0, fds1, what + ": no descriptor left open (the resolver's sockets)");
+        assertTrue(maps1 - maps0 <= MAPS_TOLERANCE, what + ": /proc/self/maps grew from " + maps0 + " to " + maps1);
+    }
+
+    @Test
+    void threadsUsingLibcsPerThreadMemoryLeaveTheHeapFlat() throws Exception {
+        assertLibcMemoryFlat(NativeThread.builder(), "cached");
+    }
+
+    @Test
+    void uncachedThreadsUsingLibcsPerThreadMemoryLeaveTheHeapFlat() throws Exception {
+        assertLibcMemoryFlat(NativeThread.builder().cached(false), "uncached");
     }
 
     @Test

@@ -18,6 +18,13 @@ public final class ProcSelf {
         }
     }
 
+    /** Open file descriptors (entries of /proc/self/fd). */
+    public static long fdCount() throws IOException {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
     /** Resident set size in KiB (VmRSS). */
     public static long rssKiB() throws IOException {
         return statusKiB("VmRSS:");

@@ -22,6 +22,9 @@ final class TestLib {
         void spn_test_open_gate(Pointer gate);
 
         long spn_test_settid_misses(int parentSettid, int rounds);
+
+        /** Bytes malloc has handed out and not had back, every arena (mallinfo2). */
+        long spn_test_malloc_in_use();
     }
 
     private TestLib() {}
