@@ -10,25 +10,30 @@
  * or answers (the stack fields, find_stack_fields), checks them on a thread glibc made, and
  * refuses to run when anything does not match.
  *
- * What glibc 2.36's start_thread does for a pthread, and what a raw thread gets instead:
+ * What glibc 2.36's pthread_create and start_thread do for a pthread, and what a raw thread
+ * gets instead:
+ *   TLS from a cached stack re-initialised               the same, libc's own block kept
+ *     (_dl_allocate_tls_init)                            (restart_tls, "TCBs and their
+ *                                                        thread-locals" below)
+ *   specific[0] pointed at the first block of key values the same (spn_tcb_prepare)
  *   rseq registration, __ctype_init, the robust list     the same (spn_tcb_adopt)
- *   __resp = &pd->res (the resolver state)                the same (spn_tcb_adopt)
- *   the signal mask the creator asked for                 every asynchronous signal blocked
- *   setjmp into cleanup_jmp_buf (pthread_exit's target)   the same, in the thread's entry
- *   the stack fields allocate_stack filled in             the same (spn_tcb_set_stack)
- *   __call_tls_dtors (C++ thread_local destructors)       the same (spn_tcb_thread_ending)
- *   __nptl_deallocate_tsd (pthread key destructors)       not exported: they do not run
- *   __libc_thread_freeres (malloc's tcache, the resolver,  not exported: the TCB cache keeps
- *     dlerror's buffer)                                     them for the next raw thread
- *   the thread list, thread_db events, setxid sync         not on the list (README limits)
- *   the tid cleared and its futex woken at exit            the kernel does it (CLONE_CHILD_CLEARTID)
- *
- * TCBs are cached: glibc frees a thread's malloc cache in per-thread clean-up code that it
- * does not export, so a raw thread that used malloc leaks that cache when its TCB is
- * freed. A reused TCB keeps the static TLS the previous raw thread left behind (the malloc
- * cache among it) and the next thread carries on with it: no leak. The cost, documented in
- * NativeThread: thread-locals of a thread on a reused TCB start with the values the
- * previous one left, not their initialisers.
+ *   __resp = &pd->res (the resolver state)               the same (spn_tcb_adopt)
+ *   the signal mask the creator asked for                every asynchronous signal blocked
+ *   setjmp into cleanup_jmp_buf (pthread_exit's target)  the same, in the thread's entry
+ *   the stack fields allocate_stack filled in            the same (spn_tcb_set_stack)
+ *   at exit, in spn_tcb_thread_ending:
+ *   __call_tls_dtors (C++ thread_local destructors)      the same
+ *   __nptl_deallocate_tsd (pthread key destructors)      the same, written from glibc's
+ *                                                        descriptors (run_key_destructors)
+ *   __libc_thread_freeres: the resolver's sockets and    the same, through res_nclose
+ *     name servers
+ *   __libc_thread_freeres: dlerror's message, strerror's freed the same (dlerror; the two
+ *     and strsignal's buffers                            buffers' fields found by a probe)
+ *   __libc_thread_freeres: malloc's per-thread cache and kept: libc's block goes on to the
+ *     arena, Sun RPC's state                             next TCB (no leak, no re-creation)
+ *   pthread_mutex PRIO_PROTECT priority data (tpp)       not freed: lost with a freed TCB
+ *   the thread list, thread_db events, setxid sync       not on the list (README limits)
+ *   the tid cleared and its futex woken at exit          the kernel does it (CLONE_CHILD_CLEARTID)
  */
 #define _GNU_SOURCE
 #include "spindle_runtime.h"

@@ -22,7 +22,7 @@
  * red zone check reports it; a task that goes further than that without calling spindle.h
  * (deep recursion) reaches the slot below, and nothing catches it in time.
  *
- * The report (report_overflow) names the task, its function (dladdr), the stack size and
+ * The report (report_stack_end) names the task, its function (dladdr), the stack size and
  * whether it was guarded, and runs on the worker's alternate signal stack: the kernel needs
  * one to deliver SIGSEGV at all when the stack pointer is in the guard, and HotSpot's hs_err
  * report for a genuine crash in a task needs more stack than a small green thread has left.
@@ -354,10 +354,19 @@ SPN_EXPORT int spn_symbolize(int64_t address, char *out, int capacity)
  * meanwhile waits for the abort, and a fault inside the report itself ends at once. */
 static struct spn_worker *_Atomic reporting;
 
-/* in_guard: found by a fault in the guard (at fault_address, pc), not by a red zone check. */
-static void report_overflow(struct spn_fiber *f, int in_guard, uintptr_t fault_address, uintptr_t pc)
+/* How the end of a green stack was found. */
+enum stack_end_cause {
+    RED_ZONE_CHECKED,   /* an API call's check: the stack pointer or the pattern words */
+    GUARD_FAULTED,      /* a fault in the guard page (or with the stack pointer there) */
+    RED_ZONE_PROTECTED, /* a fault in the red zone, which is writable unless someone else
+                         * protected it: HotSpot does, with its own guard zones, when native
+                         * code attaches to the JVM on the green thread */
+};
+
+/* fault_address and pc: where a fault was (GUARD_FAULTED, RED_ZONE_PROTECTED). */
+static void report_stack_end(struct spn_fiber *f, enum stack_end_cause cause, uintptr_t fault_address, uintptr_t pc)
     __attribute__((noreturn));
-static void report_overflow(struct spn_fiber *f, int in_guard, uintptr_t fault_address, uintptr_t pc)
+static void report_stack_end(struct spn_fiber *f, enum stack_end_cause cause, uintptr_t fault_address, uintptr_t pc)
 {
     struct spn_worker *expected = NULL;
     if (!__atomic_compare_exchange_n(&reporting, &expected, f->owner, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
@@ -373,21 +382,26 @@ static void report_overflow(struct spn_fiber *f, int in_guard, uintptr_t fault_a
     char message[1024];
     struct spn_task *t = f->task;
     size_t n = 0, cap = sizeof message;
-    n = append(message, n, cap, "spindle: green thread stack overflow: task ");
+    n = append(message, n, cap, cause == RED_ZONE_PROTECTED ? "spindle: the red zone of task "
+                                                            : "spindle: green thread stack overflow: task ");
     n = append_number(message, n, cap, (uint64_t) (uintptr_t) t, 16);
     n = append(message, n, cap, " (fn ");
     n = append_code(message, n, cap, t ? (uintptr_t) t->fn : 0);
-    n = append(message, n, cap, in_guard ? ") ran past the red zone into the guard of its "
-                                                 : ") ran into the red zone of its ");
+    n = append(message, n, cap, cause == GUARD_FAULTED        ? ") ran past the red zone into the guard of its "
+                                : cause == RED_ZONE_CHECKED ? ") ran into the red zone of its "
+                                                            : ") was made inaccessible by other code, at the bottom of its ");
     n = append_number(message, n, cap, f->stack_size, 10);
     n = append(message, n, cap, f->guarded ? "-byte stack (guarded" : "-byte stack (unguarded");
-    if (in_guard) {
+    if (cause != RED_ZONE_CHECKED) {
         n = append(message, n, cap, "; a fault at ");
         n = append_number(message, n, cap, fault_address, 16);
         n = append(message, n, cap, ", pc in ");
         n = append_code(message, n, cap, pc);
     }
-    n = append(message, n, cap, "). Raise Spindle.builder().greenStackSize(...), or spawn instead of recursing deeply.\n");
+    n = append(message, n, cap, cause == RED_ZONE_PROTECTED
+            ? "). HotSpot puts its stack guard pages there when native code attaches to the JVM (JNI "
+              "AttachCurrentThread) on a green thread: call Java from a task through spn_call_on_worker_stack.\n"
+            : "). Raise Spindle.builder().greenStackSize(...), or spawn instead of recursing deeply.\n");
     ssize_t ignored = write(STDERR_FILENO, message, n);
     (void) ignored;
     abort();
@@ -396,7 +410,7 @@ static void report_overflow(struct spn_fiber *f, int in_guard, uintptr_t fault_a
 static void report_red_zone(void *fiber) __attribute__((noreturn));
 static void report_red_zone(void *fiber)
 {
-    report_overflow(fiber, 0, 0, 0);
+    report_stack_end(fiber, RED_ZONE_CHECKED, 0, 0);
 }
 
 static size_t signal_stack_mapping; /* a guard page + SIGNAL_STACK */
@@ -491,9 +505,12 @@ static void on_fault(int sig, siginfo_t *info, void *context)
             /* The guard and the red zone above it: an address there, or a stack pointer
              * there (the frame that faulted had reached them). */
             char *usable = (char *) (f->red_zone_top + SPN_RED_ZONE_WORDS);
-            char *guard = usable - RED_ZONE - GUARD_SIZE;
+            char *red_zone = usable - RED_ZONE;
+            char *guard = red_zone - GUARD_SIZE;
+            if (info->si_code == SEGV_ACCERR && in_range(info->si_addr, red_zone, usable))
+                report_stack_end(f, RED_ZONE_PROTECTED, (uintptr_t) info->si_addr, context_pc(uc));
             if (in_range(info->si_addr, guard, usable) || in_range(context_sp(uc), guard, usable))
-                report_overflow(f, 1, (uintptr_t) info->si_addr, context_pc(uc));
+                report_stack_end(f, GUARD_FAULTED, (uintptr_t) info->si_addr, context_pc(uc));
         }
     }
     forward_fault(sig, info, context);

@@ -129,6 +129,32 @@ class StackOverflowTest {
     }
 
     /**
+     * A JNI attach made directly on a green thread (not through spn_call_on_worker_stack):
+     * HotSpot puts its stack guard zones at the bottom of the stack the thread is on, the
+     * green thread's, over Spindle's red zone. The process ends with a report that says so and
+     * names the way that works, not with a stack overflow it did not have.
+     */
+    @ParameterizedTest(name = "{0}-byte green stack")
+    @CsvSource({"65536", "1048576"})
+    void aJniAttachOnAGreenThreadEndsWithAReportNamingTheWorkerStackCall(long stackBytes, @TempDir Path dir)
+            throws Exception {
+        Outcome o = fork(dir, DirectAttach.class, List.of(), Map.of(), Long.toString(stackBytes));
+        assertNotEquals(0, o.exitValue(), o.output());
+        assertTrue(o.output().contains("spindle: the red zone of task"), o.output());
+        assertTrue(o.output().contains("spn_call_on_worker_stack"), o.output());
+        assertFalse(o.output().contains(SURVIVED), o.output());
+    }
+
+    public static final class DirectAttach {
+        public static void main(String[] args) {
+            try (Spindle spindle = Spindle.builder().workers(1).greenStackSize(Long.parseLong(args[0])).build()) {
+                long result = spindle.spawn(SchedTestLib.fn("spn_test_upcalls"), 1).join();
+                System.out.println(SURVIVED + ": the upcall returned " + result);
+            }
+        }
+    }
+
+    /**
      * With Spindle's handler installed in front of HotSpot's, HotSpot still gets every fault
      * of its own: implicit null checks in compiled code, Java stack overflows (its guard
      * zones), safepoint polls under GC; and the handler really is Spindle's (else this proves
