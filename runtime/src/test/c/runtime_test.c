@@ -265,3 +265,14 @@ int64_t spn_test_settid_misses(int parent_settid, int rounds)
     free(stack);
     return misses;
 }
+
+/* Recurses arg levels deep in 1 KiB frames, with work after each call so that the compiler
+ * can neither fold the frames away nor turn the recursion into a loop: far more than any
+ * stack when arg is large. */
+intptr_t spn_test_deep_recursion(void *arg)
+{
+    volatile char frame[1024];
+    frame[0] = 1;
+    intptr_t depth = (intptr_t) arg;
+    return depth <= 0 ? 0 : spn_test_deep_recursion((void *) (depth - 1)) + frame[0];
+}

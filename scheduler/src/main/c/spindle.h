@@ -128,9 +128,11 @@ SPN_API int spn_yield(void);
 /* Runs fn(arg) on this worker's own stack instead of the green thread's, and gives its
  * result back (when result is not NULL). For code that needs a thread's real stack: a JNI
  * upcall (AttachCurrentThread, calls into Java, DetachCurrentThread) must be made this way,
- * since HotSpot puts guard pages at the bottom of the stack it is told of. fn must not call
- * this API (it gets SPN_E_NOT_ON_WORKER), yield or park, nor call pthread_exit; the worker's
- * stack is Spindle.builder().workerStackSize (256 KiB by default: give an upcall more). */
+ * since HotSpot puts guard pages at the bottom of the stack it is told of (made directly on
+ * a green thread, an attach covers its red zone, and the process ends with a report that
+ * says so). fn must not call this API (it gets SPN_E_NOT_ON_WORKER), yield or park, nor
+ * call pthread_exit; the worker's stack is Spindle.builder().workerStackSize (256 KiB by
+ * default: give an upcall more). */
 SPN_API int spn_call_on_worker_stack(intptr_t (*fn)(void *), void *arg, intptr_t *result);
 
 /* The index of the worker running the caller (0..workers-1), or -1 off a worker. */
