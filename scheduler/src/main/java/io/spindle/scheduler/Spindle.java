@@ -12,10 +12,13 @@ import io.spindle.scheduler.internal.Memory;
 import io.spindle.scheduler.internal.OffHeapRing;
 import io.spindle.scheduler.internal.SchedNative;
 
+import java.io.IOException;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,6 +86,8 @@ public final class Spindle implements AutoCloseable {
     static final int BATCH_CHUNKS_PER_WORKER = 16;
 
     private static final AtomicInteger INSTANCES = new AtomicInteger();
+    /** A thread's name in the kernel: 16 bytes with the terminating NUL. */
+    private static final int KERNEL_NAME_BYTES = 15;
     /**
      * How long a joiner on a platform thread polls the state before it sleeps in the kernel:
      * long enough to catch a short task on another CPU without a futex round trip, short
@@ -165,6 +170,7 @@ public final class Spindle implements AutoCloseable {
             NativeFunction workerMain = NativeFunction.of(SchedNative.LIBRARY, "spn_worker_main");
             for (int i = 0; i < workerCount; i++) {
                 workers[i] = threads.start(workerMain, SchedNative.spn_sched_worker(sched, i));
+                nameKernelThread(workers[i].tid(), name + "-w" + i);
                 b.afterWorkerStarted.accept(i);
             }
             // Raw threads should not be running native code while the JVM tears itself down
@@ -174,6 +180,28 @@ public final class Spindle implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             undoPartialConstruction(startedPoller);
             throw e;
+        }
+    }
+
+    /**
+     * The name ps -L, top -H, gdb, perf and /proc show for a worker: the kernel's 15 bytes,
+     * the pool's name cut short so that the worker's number stays. Workers are not attached
+     * to the JVM, so jstack and JFR do not list them: a task's upcall through
+     * spn_call_on_worker_stack attaches and detaches the worker's thread, and a detach ends
+     * an attachment whoever made it.
+     */
+    private static void nameKernelThread(int tid, String name) {
+        byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+        String suffix = name.substring(name.lastIndexOf("-w"));
+        int keep = Math.min(bytes.length - suffix.length(), KERNEL_NAME_BYTES - suffix.length());
+        while (keep > 0 && keep < bytes.length && (bytes[keep] & 0xc0) == 0x80) keep--; // whole characters
+        byte[] comm = new byte[keep + suffix.length()];
+        System.arraycopy(bytes, 0, comm, 0, keep);
+        System.arraycopy(suffix.getBytes(StandardCharsets.US_ASCII), 0, comm, keep, suffix.length());
+        try {
+            Files.write(Path.of("/proc/self/task/" + tid + "/comm"), comm);
+        } catch (IOException unnamed) {
+            // Only a name for tools to show: a worker without one works the same.
         }
     }
 

@@ -233,4 +233,28 @@ class SpindleTest {
             assertTrue(stats.workers().stream().allMatch(w -> w.tid() > 0));
         }
     }
+
+    /** Tools that list the process's threads (ps -L, top -H, gdb, perf) show each worker by its pool's name. */
+    @Test
+    void workersCarryThePoolsNameInTheKernel() throws Exception {
+        try (Spindle spindle = Spindle.builder().workers(2).name("names").build()) {
+            assertEquals(List.of("names-w0", "names-w1"), workerNames(spindle));
+        }
+        try (Spindle spindle = Spindle.builder().workers(2).name("a-rather-long-pool-name").build()) {
+            assertEquals(List.of("a-rather-lon-w0", "a-rather-lon-w1"), workerNames(spindle), "cut to 15 bytes, the number kept");
+        }
+    }
+
+    private static List<String> workerNames(Spindle spindle) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!spindle.stats().workers().stream().allMatch(w -> w.tid() > 0)) { // a worker writes its tid as it starts
+            assertTrue(System.nanoTime() < deadline, "workers did not start");
+            Thread.sleep(1);
+        }
+        List<String> names = new ArrayList<>();
+        for (var w : spindle.stats().workers()) {
+            names.add(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/task/" + w.tid() + "/comm")).strip());
+        }
+        return names;
+    }
 }
