@@ -1,11 +1,13 @@
 /*
- * test_tasks.c: the tasks every module's native tests share: an identity, a sleep and a
- * gate that Java opens. Compiled into each test library (runtime's and scheduler's) from
+ * test_tasks.c: the tasks every module's native tests share: an identity, a sleep, a gate
+ * that Java opens, DNS look-ups. Compiled into each test library (runtime's and scheduler's) from
  * this one file. Test-only: never shipped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <resolv.h>
 #include <stdio.h>
@@ -121,4 +123,65 @@ static void count_destructor(void *counter)
 intptr_t spn_test_thread_local_destructor(void *counter)
 {
     return __cxa_thread_atexit_impl(count_destructor, counter, &__dso_handle);
+}
+
+/* ---- DNS look-ups against the test's own server --------------------------------------------- */
+
+/* arg: the server's UDP port on 127.0.0.1 in the low 16 bits, the number of look-ups above.
+ * Points this thread's resolver at the server, then asks getaddrinfo (A and AAAA) for
+ * h<i>.spindle.test., which the server answers with 127.0.<i / 250>.<i % 250 + 1>. Returns
+ * the look-ups that failed or gave another address. */
+intptr_t spn_test_dns_lookups(void *arg)
+{
+    uint16_t port = (uint16_t) ((uintptr_t) arg & 0xffff);
+    int lookups = (int) ((uintptr_t) arg >> 16);
+    if (res_init() != 0)
+        return lookups;
+    _res.nscount = 1;
+    _res.nsaddr_list[0].sin_family = AF_INET;
+    _res.nsaddr_list[0].sin_port = htons(port);
+    _res.nsaddr_list[0].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    _res.retrans = 2; /* seconds: the server is local; a lost answer is a failure, not a wait */
+    _res.retry = 2;
+    int failed = 0;
+    for (int i = 0; i < lookups; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "h%d.spindle.test.", i);
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM};
+        struct addrinfo *found = NULL;
+        int rc = getaddrinfo(name, NULL, &hints, &found);
+        uint32_t want = (127u << 24) | ((uint32_t) (i / 250) << 8) | (uint32_t) (i % 250 + 1);
+        int ok = rc == 0 && found && found->ai_family == AF_INET
+                 && ((struct sockaddr_in *) found->ai_addr)->sin_addr.s_addr == htonl(want);
+        if (found)
+            freeaddrinfo(found);
+        failed += !ok;
+    }
+    return failed;
+}
+
+static void *dns_lookups_main(void *arg)
+{
+    return (void *) spn_test_dns_lookups(arg);
+}
+
+/* The same on `threads` pthreads at once: the reference. The sum of their failures, or -1 if
+ * a thread could not start. */
+int64_t spn_test_dns_lookups_on_pthreads(int threads, int64_t arg)
+{
+    pthread_t t[64];
+    if (threads < 1 || threads > 64)
+        return -1;
+    int started = 0;
+    for (; started < threads; started++)
+        if (pthread_create(&t[started], NULL, dns_lookups_main, (void *) (intptr_t) arg) != 0)
+            break;
+    int64_t failed = started == threads ? 0 : -1;
+    for (int i = 0; i < started; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        if (failed >= 0)
+            failed += (intptr_t) r;
+    }
+    return failed;
 }

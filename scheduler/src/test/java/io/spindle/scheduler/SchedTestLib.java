@@ -26,6 +26,8 @@ final class SchedTestLib {
         Direct INSTANCE = Native.load(NAME, Direct.class);
 
         void spn_test_open_gate(Pointer gate);
+
+        long spn_test_dns_lookups_on_pthreads(int threads, long arg);
     }
 
     private SchedTestLib() {}
