@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Builds one of Spindle's shared libraries from every .c file of a folder.
+# Builds one of Spindle's shared libraries (or, with --executable, a program) from every .c
+# file of a folder.
 # Maven calls it (exec-maven-plugin) from each module that has native code:
 #   build-native.sh OUTPUT.so SOURCE_DIR [extra compiler/linker arguments...]
 # The compiler is $CC, else gcc. Nothing prebuilt is ever committed: this runs on every build.
 set -euo pipefail
 
+# With --executable first, a program instead of a shared library (spindle-host).
+kind=-shared
+if [ "${1:-}" = --executable ]; then
+  kind=-pie; shift
+fi
 if [ $# -lt 2 ]; then
-  echo "usage: build-native.sh OUTPUT.so SOURCE_DIR [extra args...]" >&2
+  echo "usage: build-native.sh [--executable] OUTPUT SOURCE_DIR [extra args...]" >&2
   exit 2
 fi
 out=$1; src=$2; shift 2
@@ -65,7 +71,7 @@ if [ ${#cxx_sources[@]} -gt 0 ]; then
 fi
 
 echo "[spindle] $cc: $(( ${#sources[@]} + ${#cxx_sources[@]} )) source file(s) in $src -> $out"
-"$cc" -std=gnu11 -O2 -g -fPIC -shared -pthread \
+"$cc" -std=gnu11 -O2 -g -fPIC "$kind" -pthread \
   -Wall -Wextra -Werror -Wno-unused-parameter -fno-strict-aliasing -fstack-clash-protection \
   -Wl,-z,noexecstack -Wl,-z,now -Wl,--no-undefined \
-  -I "$src" "$@" -o "$out" "${sources[@]}" "${objects[@]}" "${libraries[@]}"
+  -I "$src" -o "$out" "${sources[@]}" "$@" "${objects[@]}" "${libraries[@]}" # libraries (-l) after the code that needs them

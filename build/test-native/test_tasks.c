@@ -34,14 +34,14 @@ intptr_t spn_test_wait_gate(void *arg)
 {
     int32_t *gate = arg;
     while (__atomic_load_n(gate, __ATOMIC_ACQUIRE) == 0)
-        syscall(SYS_futex, gate, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+        syscall(SYS_futex, gate, FUTEX_WAIT, 0, NULL, NULL, 0); /* shared: the gate may be in an isolated pool's region */
     return 7;
 }
 
 void spn_test_open_gate(int32_t *gate)
 {
     __atomic_store_n(gate, 1, __ATOMIC_RELEASE);
-    syscall(SYS_futex, gate, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    syscall(SYS_futex, gate, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 /* What glibc says of the calling thread's stack (pthread_getattr_np), into out[0..3]: the

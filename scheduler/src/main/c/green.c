@@ -88,6 +88,39 @@ struct spn_task *spn_deque_steal(struct spn_deque *d, int *lost_race)
     return t;
 }
 
+/* The owner's pop and a thief's steal for an isolated pool: the task is named in the
+ * worker's holding word before it leaves the deque (spn_hold), and the word is cleared again
+ * if it was not taken after all, so that it never names a task another worker runs. */
+static struct spn_task *deque_peek_bottom(struct spn_deque *d);
+
+struct spn_task *spn_deque_pop_held(struct spn_worker *w)
+{
+    if (__builtin_expect(w->sched->isolated, 0)) {
+        struct spn_task *next = deque_peek_bottom(&w->deque);
+        if (!next)
+            return NULL;
+        spn_hold(w, next);
+    }
+    struct spn_task *t = spn_deque_pop(&w->deque);
+    if (!t)
+        spn_hold(w, NULL);
+    return t;
+}
+
+struct spn_task *spn_deque_steal_held(struct spn_worker *w, struct spn_deque *d, int *lost_race)
+{
+    if (__builtin_expect(w->sched->isolated, 0)) {
+        int64_t top = __atomic_load_n(&d->top, __ATOMIC_ACQUIRE);
+        if (top >= __atomic_load_n(&d->bottom, __ATOMIC_ACQUIRE))
+            return NULL;
+        spn_hold(w, __atomic_load_n(&d->slots[top & (SPN_DEQUE_CAPACITY - 1)], __ATOMIC_RELAXED));
+    }
+    struct spn_task *t = spn_deque_steal(d, lost_race);
+    if (!t)
+        spn_hold(w, NULL);
+    return t;
+}
+
 int spn_deque_is_empty(struct spn_deque *d)
 {
     return __atomic_load_n(&d->top, __ATOMIC_ACQUIRE) >= __atomic_load_n(&d->bottom, __ATOMIC_ACQUIRE);
@@ -247,11 +280,15 @@ static int split_chunk(struct spn_worker *w, struct spn_task *t, int64_t from)
     rest->fiber = 0;
     rest->refs = 0; /* a chunk has no handle: nothing ever joins it */
     rest->state = SPN_TASK_QUEUED;
+    spn_hold(w, rest); /* in no queue yet: its rows are in neither chunk for a moment */
+    t->group_end = from; /* only this green thread reads it (and the JVM after a crash) */
     if (!spn_deque_push(&w->deque, rest)) {
+        t->group_end = rest->group_end;
+        spn_hold(w, NULL);
         spn_task_free(w, rest);
         return 0;
     }
-    t->group_end = from; /* only this green thread reads it */
+    spn_hold(w, NULL);
     return 1;
 }
 
@@ -336,9 +373,18 @@ static void switch_to(struct spn_worker *w, struct spn_fiber *f)
 {
     w->current = f;
     f->state = SPN_FIBER_RUNNING;
+    /* An isolated pool's JVM cannot read the child's fibers: what it needs is copied here. */
+    if (__builtin_expect(w->sched->isolated, 0)) {
+        __atomic_store_n(&w->running_since, f->started_ns, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->running_fn, f->task->fn, __ATOMIC_RELAXED);
+    }
     spn_tcb_show_fiber(f);
     spn_ctx_switch(&w->scheduler_sp, f->sp);
     spn_tcb_show_thread(w);
+    if (__builtin_expect(w->sched->isolated, 0)) {
+        __atomic_store_n(&w->running_since, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->running_fn, 0, __ATOMIC_RELAXED);
+    }
     /* Fibers may have handed the worker to each other (spn_yield): the one that came back
      * to the loop is whichever is current now. */
     f = w->current;
@@ -356,6 +402,7 @@ void spn_start_task(struct spn_worker *w, struct spn_task *t)
     if (__builtin_expect(__atomic_load_n(&s->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL, 0)) {
         int64_t tasks = t->group ? chunk_size(t) : 1;
         spn_complete(w, t, t->group ? t->group_slot : 0, SPN_TASK_CANCELLED);
+        spn_hold(w, NULL);
         __atomic_store_n(&w->stats->cancelled, w->stats->cancelled + tasks, __ATOMIC_RELAXED);
         return;
     }
@@ -363,10 +410,14 @@ void spn_start_task(struct spn_worker *w, struct spn_task *t)
     if (!f) {
         /* No stack could be mapped: fail this task with a reason its joiners can report. */
         spn_complete(w, t, t->group ? t->group_slot : SPN_E_NO_STACK, SPN_TASK_FAILED);
+        spn_hold(w, NULL);
         return;
     }
     f->task = t;
-    __atomic_store_n(&t->fiber, (int64_t) f, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->fiber, (int64_t) f, __ATOMIC_SEQ_CST);
+    spn_hold(w, NULL); /* found through its fiber from now on */
+    if (s->isolated & SPN_ISOLATED_DEADLINE)
+        f->started_ns = spn_now_ns();
     w->live_fibers++;
     switch_to(w, f);
 }
@@ -385,7 +436,8 @@ static void switch_out(struct spn_worker *w, struct spn_fiber *f)
 
 static void run_inline(struct spn_worker *w, struct spn_task *t)
 {
-    __atomic_store_n(&t->fiber, (int64_t) w->current, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->fiber, (int64_t) w->current, __ATOMIC_SEQ_CST);
+    spn_hold(w, NULL);
     intptr_t result = ((spn_task_fn) t->fn)((void *) t->arg); /* a call: the parent's FP environment */
     if (w->current)
         spn_fiber_check_stack_fast(w->current);
@@ -416,11 +468,13 @@ static int spawn(struct spn_worker *w, spn_task_fn fn, void *arg, spn_task_t **o
     t->fiber = 0;
     t->refs = SPN_REF_RUN | SPN_REF_HANDLE;
     t->state = SPN_TASK_QUEUED;
+    spn_hold(w, t); /* in no queue yet */
     *out = spn_handle_of(t);
     if (!spn_deque_push(&w->deque, t)) {
         run_inline(w, t); /* the deque is full: no room to defer, so do it now */
         return SPN_OK;
     }
+    spn_hold(w, NULL);
     /* Wake an idle worker to steal only when more than this child is queued: a parent that
      * joins its only child at once would see it stolen, park and be woken back, a cross-CPU
      * round trip per spawn (waking on every spawn, as Go does, made spawn + join 10x slower:
@@ -453,11 +507,15 @@ static int join(struct spn_worker *w, spn_task_t *handle, intptr_t *result)
         return SPN_E_INVALID; /* given back already, foreign, or the caller itself (it would wait for ever) */
     spn_fiber_check_stack_fast(f);
     if ((__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK) < SPN_TASK_DONE) {
-        if (deque_peek_bottom(&w->deque) == t && spn_deque_pop(&w->deque) == t) {
+        if (deque_peek_bottom(&w->deque) == t && (spn_hold(w, t), spn_deque_pop(&w->deque) == t)) {
             /* Lazy task creation: nobody took it, so it is just a call. If the run and this
              * handle are its only owners (no spn_retain, no Java Task), both are ours now and
              * nobody else can see it: finish it without atomics. */
             if ((uint32_t) __atomic_load_n(&t->owners, __ATOMIC_ACQUIRE) == (SPN_REF_RUN | SPN_REF_HANDLE)) {
+                if (__builtin_expect(w->sched->isolated, 0)) { /* findable while it runs (isolated.c) */
+                    __atomic_store_n(&t->fiber, (int64_t) f, __ATOMIC_SEQ_CST);
+                    spn_hold(w, NULL);
+                }
                 intptr_t r = ((spn_task_fn) t->fn)((void *) t->arg);
                 spn_fiber_check_stack_fast(f);
                 count_task_run(w);

@@ -74,6 +74,29 @@ static inline int64_t ring_poll(struct spn_ring *r)
     }
 }
 
+/* ring_poll for an isolated pool's workers: the element goes to *holding before the slot is
+ * given back, so that if this process dies at any point, the element is either still in its
+ * slot (claimed, not released: the JVM finds it there) or in *holding. */
+static inline int64_t ring_poll_holding(struct spn_ring *r, void *_Atomic *holding)
+{
+    for (;;) {
+        const int64_t c_index = lv_i64(&r->consumer_index);
+        struct spn_ring_slot *slot = ring_slot(r, c_index);
+        const int64_t seq = lv_i64(&slot->sequence);
+        const int64_t expected = c_index + 1;
+        if (seq < expected)
+            return 0;
+        if (seq > expected)
+            continue;
+        if (cas_i64(&r->consumer_index, c_index, c_index + 1)) {
+            const int64_t e = lp_i64(&slot->element);
+            __atomic_store_n(holding, (void *) e, __ATOMIC_SEQ_CST);
+            so_i64(&slot->sequence, c_index + r->capacity);
+            return e;
+        }
+    }
+}
+
 /* 1 if the head slot holds a published element: what ring_poll could take now. Racy. */
 static inline int ring_has_published(struct spn_ring *r)
 {

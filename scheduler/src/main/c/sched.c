@@ -54,6 +54,7 @@
  */
 #define _GNU_SOURCE
 #include "spindle_sched.h"
+#include "region.h"
 #include "ring.h"
 #include "worker.h"
 
@@ -86,15 +87,20 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static int futex_wait(void *word, uint32_t expected, const struct timespec *rel)
+/* An isolated pool's words are shared with its child process: its futexes must be too. */
+static int futex_op(struct spn_sched *s, int op)
 {
-    return (int) syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, rel, NULL, 0);
+    return s->isolated ? op : op | FUTEX_PRIVATE_FLAG;
 }
 
-/* Returns how many sleepers were woken. */
-static long futex_wake(void *word, int n)
+static int futex_wait(struct spn_sched *s, void *word, uint32_t expected, const struct timespec *rel)
 {
-    return syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+    return (int) syscall(SYS_futex, word, futex_op(s, FUTEX_WAIT), expected, rel, NULL, 0);
+}
+
+static long futex_wake(struct spn_sched *s, void *word, int n)
+{
+    return syscall(SYS_futex, word, futex_op(s, FUTEX_WAKE), n, NULL, NULL, 0);
 }
 
 static int64_t now_ns(void)
@@ -102,6 +108,11 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t spn_now_ns(void)
+{
+    return now_ns();
 }
 
 static struct timespec to_timespec(int64_t ns)
@@ -203,12 +214,36 @@ SPN_EXPORT int64_t spn_sched_layout(int key)
  * resident from the start (1 GiB at the largest). glibc serves a block this large with a
  * mapping of its own, so spn_ring_destroy's free gives it back to the kernel at once.
  */
-SPN_EXPORT struct spn_ring *spn_ring_create(int64_t capacity)
+/* ---- memory: the heap, or an isolated pool's shared region -------------------------------- */
+
+/* size bytes, cache-line aligned, from the region if there is one (everything the child's
+ * workers touch must be in it), else from the heap. */
+static void *memory_alloc(struct spn_region *region, size_t size)
+{
+    if (region)
+        return spn_region_alloc(region, size);
+    return aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
+}
+
+static void memory_free(struct spn_region *region, void *p)
+{
+    if (region)
+        spn_region_free(region, p);
+    else
+        free(p);
+}
+
+static struct spn_region *region_of(const struct spn_sched *s)
+{
+    return (struct spn_region *) s->region;
+}
+
+static struct spn_ring *ring_create(struct spn_region *region, int64_t capacity)
 {
     if (capacity < 2 || capacity > SPN_RING_MAX_CAPACITY || (capacity & (capacity - 1)) != 0)
         return NULL;
     size_t size = sizeof(struct spn_ring) + (size_t) capacity * sizeof(struct spn_ring_slot);
-    struct spn_ring *r = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
+    struct spn_ring *r = memory_alloc(region, size);
     if (!r)
         return NULL;
     memset(r, 0, sizeof *r);
@@ -220,6 +255,8 @@ SPN_EXPORT struct spn_ring *spn_ring_create(int64_t capacity)
     }
     return r;
 }
+
+SPN_EXPORT struct spn_ring *spn_ring_create(int64_t capacity) { return ring_create(NULL, capacity); }
 
 SPN_EXPORT void spn_ring_destroy(struct spn_ring *r) { free(r); }
 
@@ -250,16 +287,27 @@ static void pool_push_chain(struct spn_sched *s, struct spn_task *first, struct 
  * both call it; the mutex makes one of them do it. Returns 0 at the limit or on ENOMEM. */
 static pthread_mutex_t pool_grow_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static struct spn_task *chunk_alloc(struct spn_region *region)
+{
+    if (region) {
+        struct spn_task *chunk = spn_region_alloc(region, SPN_POOL_CHUNK_BYTES);
+        if (chunk) /* the region's memory may have held something else: zero, as mmap is */
+            memset(chunk, 0, SPN_POOL_CHUNK_BYTES);
+        return chunk ? chunk : MAP_FAILED;
+    }
+    return mmap(NULL, SPN_POOL_CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
 SPN_EXPORT int spn_pool_grow(struct spn_sched *s)
 {
-    pthread_mutex_lock(&pool_grow_lock);
+    struct spn_region *region = region_of(s);
+    pthread_mutex_t *lock = region ? &region->grow_lock : &pool_grow_lock;
+    if (region ? spn_region_lock(lock) != 0 : pthread_mutex_lock(lock) != 0)
+        return 0;
     int grown = 1;
     if ((uint32_t) __atomic_load_n(&s->pool_head, __ATOMIC_ACQUIRE) == 0) {
         int64_t n = s->pool_chunk_count;
-        struct spn_task *chunk = n < SPN_POOL_MAX_CHUNKS
-            ? mmap(NULL, SPN_POOL_CHUNK_BYTES, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            : MAP_FAILED;
+        struct spn_task *chunk = n < SPN_POOL_MAX_CHUNKS ? chunk_alloc(region) : MAP_FAILED;
         if (chunk == MAP_FAILED) {
             grown = 0;
         } else {
@@ -274,7 +322,7 @@ SPN_EXPORT int spn_pool_grow(struct spn_sched *s)
             pool_push_chain(s, &chunk[0], &chunk[SPN_POOL_CHUNK - 1]);
         }
     }
-    pthread_mutex_unlock(&pool_grow_lock);
+    pthread_mutex_unlock(lock);
     return grown;
 }
 
@@ -311,7 +359,7 @@ static void tell_poller(struct spn_sched *s, int64_t element)
     __atomic_thread_fence(__ATOMIC_SEQ_CST); /* publish, then look: pairs with the poller's sleep */
     if (lv_i32(&s->poller_sleeping)) {
         xadd(&s->poller_seq, 1);
-        futex_wake(&s->poller_seq, 1);
+        futex_wake(s, &s->poller_seq, 1);
     }
 }
 
@@ -320,7 +368,7 @@ static void finish_word(struct spn_sched *s, int32_t *state, int32_t final_state
 {
     int32_t old = xchg(state, final_state); /* seq-cst: the result is visible before DONE */
     if (old & SPN_TASK_WAITER_FUTEX)
-        futex_wake(state, INT_MAX);
+        futex_wake(s, state, INT_MAX);
     if (old & SPN_TASK_WAITER_JAVA)
         tell_poller(s, element);
 }
@@ -332,6 +380,7 @@ static void finish_word(struct spn_sched *s, int32_t *state, int32_t final_state
  * spills half of itself to the shared pool when full, and is filled from there when empty.
  */
 #define TASK_CACHE_MAX 256
+#define SPN_MAX_WORKERS_RECOVERED 1024 /* Spindle.MAX_WORKERS: at most one claimed slot each */
 
 struct spn_task *spn_task_alloc(struct spn_worker *w)
 {
@@ -435,7 +484,7 @@ static int claim(struct spn_worker *w)
 static void wake_claimed(struct spn_worker *w)
 {
     xadd(&w->park_seq, 1);
-    futex_wake(&w->park_seq, 1);
+    futex_wake(w->sched, &w->park_seq, 1);
 }
 
 /* Puts a green thread that can run again into its own worker's ready queue, and wakes that
@@ -466,7 +515,8 @@ void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int3
         int64_t members = t->group_end - t->group_slot;
         if (final_state != SPN_TASK_DONE) {
             memset(spn_group_skipped(g) + result, 1, (size_t) (t->group_end - result));
-            __atomic_store_n(&g->cancelled, 1, __ATOMIC_RELAXED);
+            int32_t no = 0; /* a crash elsewhere in the batch (SPN_GROUP_CRASHED) stays the word */
+            __atomic_compare_exchange_n(&g->cancelled, &no, 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         }
         t->state = final_state;
         t->refs = 0;
@@ -474,8 +524,9 @@ void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int3
         if (xadd(&g->remaining, -members) == members) {
             /* The last task of the batch (the count is seq-cst, so every result is visible).
              * Low bit tags a group for the poller. */
-            int32_t group_state = __atomic_load_n(&g->cancelled, __ATOMIC_RELAXED)
-                                      ? SPN_TASK_CANCELLED : SPN_TASK_DONE;
+            int32_t cancelled = __atomic_load_n(&g->cancelled, __ATOMIC_RELAXED);
+            int32_t group_state = cancelled == SPN_GROUP_CRASHED ? SPN_TASK_CRASHED
+                                  : cancelled ? SPN_TASK_CANCELLED : SPN_TASK_DONE;
             finish_word(s, &g->state, group_state, (int64_t) g | 1);
         }
         return;
@@ -534,7 +585,7 @@ static int submissions_pending(struct spn_sched *s)
 static void wake_space_waiters(struct spn_sched *s)
 {
     xadd(&s->space_seq, 1);
-    futex_wake(&s->space_seq, INT_MAX);
+    futex_wake(s, &s->space_seq, INT_MAX);
     if (lv_i32(&s->space_parkers) > 0)
         tell_poller(s, SPN_COMPLETION_SPACE);
 }
@@ -548,9 +599,11 @@ static inline void space_freed(struct spn_sched *s)
     }
 }
 
-static struct spn_task *poll_submission(struct spn_sched *s)
+static struct spn_task *poll_submission(struct spn_sched *s, struct spn_worker *w)
 {
-    struct spn_task *t = (struct spn_task *) ring_poll((struct spn_ring *) s->submit);
+    struct spn_ring *submit = (struct spn_ring *) s->submit;
+    struct spn_task *t = (struct spn_task *) (__builtin_expect(s->isolated, 0)
+        ? ring_poll_holding(submit, (void *_Atomic *) &w->holding) : ring_poll(submit));
     if (t)
         space_freed(s);
     return t;
@@ -559,10 +612,10 @@ static struct spn_task *poll_submission(struct spn_sched *s)
 /* A task nobody started: own deque (newest first), the ring, then another worker's deque. */
 static struct spn_task *new_work(struct spn_sched *s, struct spn_worker *w)
 {
-    struct spn_task *t = spn_deque_pop(&w->deque);
+    struct spn_task *t = spn_deque_pop_held(w);
     if (t)
         return t;
-    if ((t = poll_submission(s)) != NULL)
+    if ((t = poll_submission(s, w)) != NULL)
         return t;
     /* Steal: from every other worker once, starting at a random one (xorshift). */
     int n = s->nworkers;
@@ -578,7 +631,7 @@ static struct spn_task *new_work(struct spn_sched *s, struct spn_worker *w)
             struct spn_worker *victim = worker_at(s, (first + k) % n);
             if (victim == w)
                 continue;
-            if ((t = spn_deque_steal(&victim->deque, &lost)) != NULL) {
+            if ((t = spn_deque_steal_held(w, &victim->deque, &lost)) != NULL) {
                 stat_inc(&w->stats->steals);
                 return t;
             }
@@ -599,7 +652,7 @@ static int find_work(struct spn_sched *s, struct spn_worker *w, struct spn_fiber
         if ((*t = new_work(s, w)) != NULL)
             return 1;
     }
-    if ((++w->tick & 63) == 0 && (*t = poll_submission(s)) != NULL)
+    if ((++w->tick & 63) == 0 && (*t = poll_submission(s, w)) != NULL)
         return 1;
     if ((*f = spn_mpsc_pop(&w->ready)) != NULL)
         return 1;
@@ -718,7 +771,7 @@ static int park(struct spn_sched *s, struct spn_worker *w)
             && __atomic_compare_exchange_n(&s->watcher, &not_watching, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
         struct timespec tick = to_timespec(SPN_WATCH_NS);
         /* Might be woken up spuriously: that's allowed, the caller looks and parks again. */
-        int r = futex_wait(&w->park_seq, epoch, watching ? &tick : NULL);
+        int r = futex_wait(s, &w->park_seq, epoch, watching ? &tick : NULL);
         int timed_out = r != 0 && errno == ETIMEDOUT;
         if (r == 0)
             stat_inc(&w->stats->wakeups);
@@ -787,7 +840,7 @@ SPN_EXPORT intptr_t spn_worker_main(void *arg)
 /* A platform-thread producer at a full ring sleeps until space_seq moves past epoch. */
 SPN_EXPORT void spn_space_wait(struct spn_sched *s, uint32_t epoch)
 {
-    futex_wait(&s->space_seq, epoch, NULL); /* a spurious return only makes it look again */
+    futex_wait(s, &s->space_seq, epoch, NULL); /* a spurious return only makes it look again */
 }
 
 /* close(): producers asleep at the full ring must see it closed. */
@@ -803,7 +856,7 @@ SPN_EXPORT void spn_sched_wake_one(struct spn_sched *s)
 }
 
 /* Platform-thread join: sleeps on the state word until it is final. 0 or ETIMEDOUT. */
-static int wait_word(int32_t *state, int64_t timeout_ns)
+static int wait_word(struct spn_sched *s, int32_t *state, int64_t timeout_ns)
 {
     int64_t deadline = timeout_ns < 0 ? 0 : now_ns() + timeout_ns;
     for (;;) {
@@ -825,18 +878,18 @@ static int wait_word(int32_t *state, int64_t timeout_ns)
             rel = to_timespec(left);
             relp = &rel;
         }
-        futex_wait(state, (uint32_t) cur, relp); /* spurious returns loop */
+        futex_wait(s, state, (uint32_t) cur, relp); /* spurious returns loop */
     }
 }
 
-SPN_EXPORT int spn_task_wait(struct spn_task *t, int64_t timeout_ns)
+SPN_EXPORT int spn_task_wait(struct spn_sched *s, struct spn_task *t, int64_t timeout_ns)
 {
-    return wait_word(&t->state, timeout_ns);
+    return wait_word(s, &t->state, timeout_ns);
 }
 
-SPN_EXPORT int spn_group_wait(struct spn_group *g, int64_t timeout_ns)
+SPN_EXPORT int spn_group_wait(struct spn_sched *s, struct spn_group *g, int64_t timeout_ns)
 {
-    return wait_word(&g->state, timeout_ns);
+    return wait_word(s, &g->state, timeout_ns);
 }
 
 /* The completion poller: up to max elements (task addresses; groups with the low bit set)
@@ -862,7 +915,7 @@ SPN_EXPORT int spn_completions_take(struct spn_sched *s, int64_t *out, int max, 
             continue;
         }
         struct timespec rel = to_timespec(timeout_ns);
-        int r = futex_wait(&s->poller_seq, seq, timeout_ns < 0 ? NULL : &rel);
+        int r = futex_wait(s, &s->poller_seq, seq, timeout_ns < 0 ? NULL : &rel);
         int timed_out = r != 0 && errno == ETIMEDOUT;
         sv_i32(&s->poller_sleeping, 0);
         if (timed_out && !ring_has_published(completions))
@@ -874,7 +927,7 @@ SPN_EXPORT void spn_poller_stop(struct spn_sched *s)
 {
     sv_i32(&s->poller_stop, 1);
     xadd(&s->poller_seq, 1);
-    futex_wake(&s->poller_seq, INT_MAX);
+    futex_wake(s, &s->poller_seq, INT_MAX);
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
@@ -892,7 +945,7 @@ static int usable_cpus(void)
 
 /* The guard-page budget for green-thread stacks: an eighth of the mapping limit.
  * SPINDLE_GUARD_BUDGET overrides it, for tests of unguarded stacks. */
-static int64_t guard_budget(void)
+int64_t spn_default_guard_budget(void)
 {
     const char *forced = getenv("SPINDLE_GUARD_BUDGET");
     if (forced && *forced)
@@ -907,8 +960,8 @@ static int64_t guard_budget(void)
     return max_map_count / 8;
 }
 
-SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spin_ns,
-                                int64_t green_stack_size, struct spn_sched **out)
+static int sched_create(struct spn_region *region, int nworkers, int64_t ring_capacity, int64_t spin_ns,
+                        int64_t green_stack_size, struct spn_sched **out)
 {
     /* Every argument is checked before anything is allocated: EINVAL means bad input,
      * ENOMEM an allocation that failed (and was undone). */
@@ -916,20 +969,22 @@ SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spi
         || ring_capacity > SPN_RING_MAX_CAPACITY || (ring_capacity & (ring_capacity - 1)) != 0)
         return EINVAL;
     size_t size = sizeof(struct spn_sched) + (size_t) nworkers * sizeof(struct spn_worker_stats);
-    struct spn_sched *s = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
+    struct spn_sched *s = memory_alloc(region, size);
     if (!s)
         return ENOMEM;
     /* Zeroed first, so spn_sched_destroy can undo whatever part of the set-up was done. */
     memset(s, 0, size);
     s->nworkers = nworkers;
+    s->region = (int64_t) region;
+    s->isolated = region ? SPN_ISOLATED : 0;
     /* Spinning waits for work another CPU may submit meanwhile; on one CPU nothing else runs
      * while a worker spins, so the spin only delays the producer it waits for (Go's runtime
      * spins only when ncpu > 1, for the same reason). */
     s->spin_ns = usable_cpus() > 1 ? spin_ns : 0;
-    s->submit = (int64_t) spn_ring_create(ring_capacity);
-    s->completions = (int64_t) spn_ring_create(COMPLETION_RING_CAPACITY);
+    s->submit = (int64_t) ring_create(region, ring_capacity);
+    s->completions = (int64_t) ring_create(region, COMPLETION_RING_CAPACITY);
     size_t workers_size = (size_t) nworkers * sizeof(struct spn_worker);
-    struct spn_worker *workers = aligned_alloc(SPN_CACHE_LINE, (workers_size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
+    struct spn_worker *workers = memory_alloc(region, workers_size);
     s->workers = (int64_t) workers;
     if (!s->submit || !s->completions || !workers) {
         spn_sched_destroy(s);
@@ -938,19 +993,44 @@ SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spi
     memset(workers, 0, workers_size);
     for (int i = 0; i < nworkers; i++) {
         s->stats[i].index = i;
-        workers[i].sched = s;
-        workers[i].stats = &s->stats[i];
-        workers[i].index = i;
-        workers[i].rng = 0x9e3779b9u * (uint32_t) (i + 1);
-        spn_mpsc_init(&workers[i].ready);
+        spn_worker_reset(s, i);
     }
-    spn_fiber_runtime_init(s, (size_t) green_stack_size, guard_budget());
-    if (!s->fibers) {
-        spn_sched_destroy(s);
-        return ENOMEM;
+    /* An isolated pool's green threads live in its child, which sets them up itself. */
+    if (!region) {
+        spn_fiber_runtime_init(s, (size_t) green_stack_size, spn_default_guard_budget());
+        if (!s->fibers) {
+            spn_sched_destroy(s);
+            return ENOMEM;
+        }
     }
     *out = s;
     return 0;
+}
+
+/* A worker's own state as a new worker has it: at creation, and for an isolated pool's new
+ * child after the last one died (isolated.c). */
+void spn_worker_reset(struct spn_sched *s, int i)
+{
+    struct spn_worker *w = worker_at(s, i);
+    memset(w, 0, sizeof *w);
+    w->sched = s;
+    w->stats = &s->stats[i];
+    w->index = i;
+    w->rng = 0x9e3779b9u * (uint32_t) (i + 1);
+    spn_mpsc_init(&w->ready);
+}
+
+SPN_EXPORT int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spin_ns,
+                                int64_t green_stack_size, struct spn_sched **out)
+{
+    return sched_create(NULL, nworkers, ring_capacity, spin_ns, green_stack_size, out);
+}
+
+/* An isolated pool's scheduler: everything in the region, workers in the child. */
+int spn_sched_create_isolated(struct spn_region *region, int nworkers, int64_t ring_capacity, int64_t spin_ns,
+                              int64_t green_stack_size, struct spn_sched **out)
+{
+    return sched_create(region, nworkers, ring_capacity, spin_ns, green_stack_size, out);
 }
 
 /* Tells the workers to stop: SPN_DRAIN after the ring was closed, or SPN_CANCEL. */
@@ -968,18 +1048,26 @@ SPN_EXPORT void spn_sched_destroy(struct spn_sched *s)
     if (!s)
         return;
     /* Descriptors in the workers' caches live in the chunks unmapped below. */
-    spn_fiber_runtime_destroy(s);
-    free((void *) s->workers);
-    for (int64_t i = 0; i < s->pool_chunk_count; i++)
-        munmap((void *) s->chunks[i], SPN_POOL_CHUNK_BYTES);
-    spn_ring_destroy((struct spn_ring *) s->submit);
-    spn_ring_destroy((struct spn_ring *) s->completions);
-    free(s);
+    struct spn_region *region = region_of(s);
+    if (!region)
+        spn_fiber_runtime_destroy(s);
+    memory_free(region, (void *) s->workers);
+    for (int64_t i = 0; i < s->pool_chunk_count; i++) {
+        if (region)
+            spn_region_free(region, (void *) s->chunks[i]);
+        else
+            munmap((void *) s->chunks[i], SPN_POOL_CHUNK_BYTES);
+    }
+    memory_free(region, (void *) s->submit);
+    memory_free(region, (void *) s->completions);
+    memory_free(region, s);
 }
 
 /* The function of the task worker i runs now, or 0 (a racy look, for a report). */
 SPN_EXPORT int64_t spn_sched_running_fn(struct spn_sched *s, int i)
 {
+    if (s->isolated) /* the fibers are in the child's memory, not here */
+        return __atomic_load_n(&worker_at(s, i)->running_fn, __ATOMIC_RELAXED);
     struct spn_fiber *f = __atomic_load_n(&worker_at(s, i)->current, __ATOMIC_ACQUIRE);
     struct spn_task *t = f ? __atomic_load_n(&f->task, __ATOMIC_ACQUIRE) : NULL;
     return t ? __atomic_load_n(&t->fn, __ATOMIC_RELAXED) : 0;
@@ -991,10 +1079,10 @@ SPN_EXPORT struct spn_worker_stats *spn_sched_worker(struct spn_sched *s, int in
 }
 
 /* Groups: one allocation per batch, freed by the Java handle after the batch is done. */
-static struct spn_group *group_alloc(int64_t count, int32_t row_stride)
+static struct spn_group *group_alloc(struct spn_sched *s, int64_t count, int32_t row_stride)
 {
     size_t size = sizeof(struct spn_group) + (size_t) count * ((size_t) row_stride + 1) + SPN_CALL_ROW_OVERREAD;
-    struct spn_group *g = aligned_alloc(SPN_CACHE_LINE, (size + SPN_CACHE_LINE - 1) & ~(size_t) (SPN_CACHE_LINE - 1));
+    struct spn_group *g = memory_alloc(region_of(s), size);
     if (!g)
         return NULL;
     memset(g, 0, sizeof *g);
@@ -1006,21 +1094,21 @@ static struct spn_group *group_alloc(int64_t count, int32_t row_stride)
     return g;
 }
 
-SPN_EXPORT struct spn_group *spn_group_create(int64_t count)
+SPN_EXPORT struct spn_group *spn_group_create(struct spn_sched *s, int64_t count)
 {
-    return count < 0 ? NULL : group_alloc(count, sizeof(int64_t));
+    return count < 0 ? NULL : group_alloc(s, count, sizeof(int64_t));
 }
 
 /* A callAll batch of count calls of fn with int_args integer or pointer and fp_args
  * floating-point arguments, and a result of ret_kind: one row per call, laid out here only
  * (struct spn_group). NULL for a shape no register set holds, or without memory. */
-SPN_EXPORT struct spn_group *spn_call_group_create(int64_t count, int64_t fn, int32_t int_args, int32_t fp_args, int32_t ret_kind)
+SPN_EXPORT struct spn_group *spn_call_group_create(struct spn_sched *s, int64_t count, int64_t fn, int32_t int_args, int32_t fp_args, int32_t ret_kind)
 {
     if (count < 0 || !fn || int_args < 0 || int_args > SPN_CALL_INT_ARG_REGS || fp_args < 0 || fp_args > SPN_CALL_FP_REGS
         || ret_kind < SPN_RET_NONE || ret_kind > SPN_RET_FP)
         return NULL;
     int32_t slots = int_args + fp_args + (ret_kind != SPN_RET_NONE);
-    struct spn_group *g = group_alloc(count, (slots > 0 ? slots : 1) * (int32_t) sizeof(int64_t));
+    struct spn_group *g = group_alloc(s, count, (slots > 0 ? slots : 1) * (int32_t) sizeof(int64_t));
     if (!g)
         return NULL;
     g->call_fn = fn;
@@ -1030,4 +1118,163 @@ SPN_EXPORT struct spn_group *spn_call_group_create(int64_t count, int64_t fn, in
     return g;
 }
 
-SPN_EXPORT void spn_group_destroy(struct spn_group *g) { free(g); }
+SPN_EXPORT void spn_group_destroy(struct spn_sched *s, struct spn_group *g) { memory_free(region_of(s), g); }
+
+/* ---- an isolated pool's child died (isolated.c) ------------------------------------------- */
+
+/*
+ * The JVM side, once the child is reaped, while Java threads go on submitting and joining.
+ * Every task the dead child had taken ends as SPN_TASK_CRASHED: those started on a green
+ * thread (QUEUED with a fiber), those in a worker's deque, and the one a worker held between
+ * a queue and a green thread (spn_hold). Tasks still in the submission ring stay queued for
+ * the next child, with the slots a dead worker had claimed but not released put back. Then
+ * what the child's code held goes: run references of tasks that ended, native handles
+ * (spn_spawn, spn_retain), the workers' descriptor caches; and the workers' state is reset.
+ * Returns the number of tasks and batch chunks that crashed.
+ */
+static void pool_push_one(struct spn_sched *s, struct spn_task *t)
+{
+    t->next_free = 0;
+    pool_push_chain(s, t, t);
+}
+
+static int crash_task(struct spn_sched *s, struct spn_task *t, int64_t crash_number)
+{
+    if ((__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK) != SPN_TASK_QUEUED)
+        return 0; /* ended, or crashed already through another list */
+    struct spn_group *g = (struct spn_group *) t->group;
+    if (g) {
+        int64_t members = t->group_end - t->group_slot;
+        if (members < 0 || t->group_slot < 0 || t->group_end > g->count)
+            return 0; /* not a chunk of this group any more: a stale entry */
+        memset(spn_group_skipped(g) + t->group_slot, 1, (size_t) members);
+        __atomic_store_n(&g->cancelled, SPN_GROUP_CRASHED, __ATOMIC_RELAXED);
+        t->state = SPN_TASK_CRASHED;
+        t->refs = 0;
+        pool_push_one(s, t);
+        if (xadd(&g->remaining, -members) == members)
+            finish_word(s, &g->state, SPN_TASK_CRASHED, (int64_t) g | 1);
+        return 1;
+    }
+    t->result = crash_number;
+    finish_word(s, &t->state, SPN_TASK_CRASHED, (int64_t) t);
+    if ((uint32_t) __atomic_sub_fetch(&t->owners, SPN_REF_RUN, __ATOMIC_ACQ_REL) == 0)
+        pool_push_one(s, t);
+    return 1;
+}
+
+/* Drops the references only the dead child's code could have held: the run of a task that
+ * ended (its worker died before it let go), and the handles beyond those Java Tasks hold. */
+static void drop_child_references(struct spn_sched *s, struct spn_task *t)
+{
+    uint64_t owners = __atomic_load_n(&t->owners, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t refs = (uint32_t) owners;
+        if (refs == 0)
+            return;
+        uint32_t java = refs & SPN_REF_JAVA_MASK;
+        uint32_t java_handles = (java / SPN_REF_JAVA) * SPN_REF_HANDLE;
+        int ended = (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK) >= SPN_TASK_DONE;
+        uint32_t run = ended ? 0 : refs & SPN_REF_RUN;
+        uint32_t kept = run | java | java_handles;
+        if (kept == refs)
+            return;
+        uint64_t updated = (owners & ~(uint64_t) UINT32_MAX) | kept;
+        if (__atomic_compare_exchange_n(&t->owners, &owners, updated, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            if (kept == 0)
+                pool_push_one(s, t);
+            return;
+        }
+    }
+}
+
+int64_t spn_isolated_recover(struct spn_sched *s, int64_t crash_number)
+{
+    struct spn_ring *submit = (struct spn_ring *) s->submit;
+    int64_t requeue[SPN_MAX_WORKERS_RECOVERED];
+    int nrequeue = 0;
+    int64_t consumed = __atomic_load_n(&submit->consumer_index, __ATOMIC_ACQUIRE);
+    for (int64_t i = consumed > submit->capacity ? consumed - submit->capacity : 0; i < consumed; i++) {
+        struct spn_ring_slot *slot = &submit->slots[i & submit->mask];
+        if (__atomic_load_n(&slot->sequence, __ATOMIC_ACQUIRE) == i + 1 && nrequeue < SPN_MAX_WORKERS_RECOVERED) {
+            requeue[nrequeue++] = slot->element;
+            __atomic_store_n(&slot->sequence, i + submit->capacity, __ATOMIC_RELEASE);
+        }
+    }
+    int64_t crashed = 0;
+    int64_t known = __atomic_load_n(&s->pool_chunk_count, __ATOMIC_ACQUIRE) * SPN_POOL_CHUNK;
+    for (int64_t i = 0; i < known; i++) {
+        struct spn_task *t = task_at(s, (int32_t) i);
+        if (__atomic_load_n(&t->fiber, __ATOMIC_ACQUIRE) != 0)
+            crashed += crash_task(s, t, crash_number);
+    }
+    for (int k = 0; k < s->nworkers; k++) {
+        struct spn_worker *w = worker_at(s, k);
+        int64_t top = __atomic_load_n(&w->deque.top, __ATOMIC_ACQUIRE);
+        int64_t bottom = __atomic_load_n(&w->deque.bottom, __ATOMIC_ACQUIRE);
+        for (int64_t i = top; i < bottom && i - top < SPN_DEQUE_CAPACITY; i++) {
+            struct spn_task *t = w->deque.slots[i & (SPN_DEQUE_CAPACITY - 1)];
+            if (t)
+                crashed += crash_task(s, t, crash_number);
+        }
+        struct spn_task *held = __atomic_load_n(&w->holding, __ATOMIC_ACQUIRE);
+        if (held)
+            crashed += crash_task(s, held, crash_number);
+    }
+    for (int64_t i = 0; i < known; i++)
+        drop_child_references(s, task_at(s, (int32_t) i));
+    /* The dead workers' descriptor caches, as far as their links can be trusted. */
+    for (int k = 0; k < s->nworkers; k++) {
+        struct spn_task *t = worker_at(s, k)->task_cache;
+        for (int n = 0; t && n <= TASK_CACHE_MAX; n++) {
+            if (t->index < 0 || t->index >= known || task_at(s, t->index) != t || t->refs != 0)
+                break;
+            struct spn_task *next = (struct spn_task *) t->arg;
+            pool_push_one(s, t);
+            t = next;
+        }
+    }
+    for (int k = 0; k < s->nworkers; k++) {
+        spn_worker_reset(s, k);
+        __atomic_store_n(&s->stats[k].tid, 0, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&s->nspinning, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s->nparked, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s->watcher, 0, __ATOMIC_SEQ_CST);
+    s->fibers = 0;
+    for (int i = 0; i < nrequeue; i++)
+        while (!ring_offer(submit, requeue[i]))
+            sched_yield(); /* the ring was full before the slots went back: there is room now */
+    return crashed;
+}
+
+/* The worker whose green thread has run its task for longer than deadline_ns, or -1. */
+int spn_isolated_overdue(struct spn_sched *s, int64_t deadline_ns)
+{
+    int64_t now = now_ns();
+    for (int k = 0; k < s->nworkers; k++) {
+        int64_t since = __atomic_load_n(&worker_at(s, k)->running_since, __ATOMIC_RELAXED);
+        if (since != 0 && now - since > deadline_ns)
+            return k;
+    }
+    return -1;
+}
+
+/* No child will take them: every task still in the submission ring ends as crashed. The
+ * ring is closed or no child runs, so only offers claimed before that can still appear:
+ * wait for those too. */
+int64_t spn_isolated_fail_queued(struct spn_sched *s, int64_t crash_number)
+{
+    struct spn_ring *submit = (struct spn_ring *) s->submit;
+    int64_t failed = 0;
+    for (;;) {
+        int64_t e = ring_poll(submit);
+        if (e) {
+            failed += crash_task(s, (struct spn_task *) e, crash_number);
+            continue;
+        }
+        if (ring_is_drained(submit) || !(__atomic_load_n(&submit->producer_index, __ATOMIC_ACQUIRE) & SPN_RING_CLOSED))
+            return failed;
+        sched_yield(); /* a producer claimed a slot before the close and publishes it now */
+    }
+}

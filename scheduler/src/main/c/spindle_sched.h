@@ -105,7 +105,8 @@ enum spn_task_state {
     SPN_TASK_RUNNING = 2,
     SPN_TASK_DONE = 3,
     SPN_TASK_CANCELLED = 4,
-    SPN_TASK_FAILED = 5, /* could not start: no stack for its green thread */
+    SPN_TASK_FAILED = 5,  /* could not start: no stack for its green thread */
+    SPN_TASK_CRASHED = 6, /* an isolated pool's child died while it ran (isolated.c) */
 };
 #define SPN_TASK_STATE_MASK 0xff
 #define SPN_TASK_WAITER_FUTEX 0x100 /* a platform thread sleeps on the word: FUTEX_WAKE it */
@@ -168,9 +169,13 @@ struct spn_task {
  * runtime closed before the batch could be queued), so the results of those that did run
  * are kept.
  * ------------------------------------------------------------------------------------- */
+/* In a group's cancelled word: tasks of the batch were skipped because an isolated pool's
+ * child died while a chunk of it ran (1 is shutdownNow's). */
+#define SPN_GROUP_CRASHED 2
+
 struct spn_group {
     int32_t state;
-    int32_t cancelled; /* some task of the batch was skipped */
+    int32_t cancelled; /* some task of the batch was skipped: 1, or SPN_GROUP_CRASHED */
     int64_t remaining;
     int64_t count;
     int64_t call_fn;    /* callAll: the function every row calls; spawnAll: 0 */
@@ -289,10 +294,10 @@ struct spn_sched {
     int64_t pool_chunk_count;
     int64_t spin_ns;
     int32_t nworkers;
-    int32_t pad_w;
+    int32_t isolated; /* its workers are in a child process (region.h): shared futexes */
     int64_t workers; /* struct spn_worker[nworkers]: C only (worker.h) */
-    int64_t fibers;  /* the fiber stack allocator: C only (fiber.c) */
-    char pad0[8];
+    int64_t fibers;  /* the fiber stack allocator: C only (fiber.c), the workers' process's */
+    int64_t region;  /* struct spn_region * everything above lives in, or 0 */
 
     uint64_t pool_head;
     char pad1[56];

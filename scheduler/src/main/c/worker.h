@@ -42,6 +42,7 @@ struct spn_fiber {
     int32_t guarded;
     int64_t batch_slot;         /* running a chunk of a batch: the member (or row) running now */
     void *exit_buf;             /* where pthread_exit from this green thread's task ends (green.c) */
+    int64_t started_ns;         /* when its task started: isolated pools with a deadline only */
 } __attribute__((aligned(64)));
 
 /* ---- the deque (Chase-Lev, as corrected for C11 by Lê, Pop, Cohen and Zappa Nardelli) ------
@@ -94,6 +95,12 @@ struct spn_worker {
     uintptr_t thread_stack[4];  /* its TCB's stack fields as the runtime set them (spn_tcb_show_*) */
     void *thread_exit_buf;      /* and its TCB's exit buffer (the worker thread's entry) */
     int *errno_addr;            /* its errno, which its green threads share (green.c, spn_join) */
+    /* An isolated pool's (isolated.c): what the JVM needs to know if this worker's process
+     * dies. holding: a task taken from a queue and not yet on a green thread (set before
+     * it leaves the queue); running_since: when the task on its green thread now started. */
+    struct spn_task *_Atomic holding;
+    int64_t running_since;
+    int64_t running_fn;         /* the function of the task on its green thread now, or 0 */
     /* Parking, on a line of its own: wakers on other CPUs write it. */
     int32_t parked __attribute__((aligned(64))); /* enum spn_park */
     uint32_t park_seq;          /* the futex this worker sleeps on; every wake-up bumps it */
@@ -232,6 +239,24 @@ struct spn_task *spn_deque_pop(struct spn_deque *d);
 struct spn_task *spn_deque_steal(struct spn_deque *d, int *lost_race);
 int spn_deque_is_empty(struct spn_deque *d);
 void spn_mpsc_init(struct spn_mpsc *q);
+void spn_worker_reset(struct spn_sched *s, int i);
+struct spn_task *spn_deque_pop_held(struct spn_worker *w);
+struct spn_task *spn_deque_steal_held(struct spn_worker *w, struct spn_deque *d, int *lost_race);
+int64_t spn_now_ns(void);
+/* Green stacks that may get a PROT_NONE guard: an eighth of the kernel's mapping limit. */
+int64_t spn_default_guard_budget(void);
+
+/* struct spn_sched's isolated: its workers are in a child process, and tasks have a deadline. */
+#define SPN_ISOLATED 1
+#define SPN_ISOLATED_DEADLINE 2
+
+/* An isolated pool (isolated.c): the worker is about to take t from a queue (t may be NULL:
+ * nothing held). A store, and only in an isolated pool. */
+static inline void spn_hold(struct spn_worker *w, struct spn_task *t)
+{
+    if (__builtin_expect(w->sched->isolated, 0))
+        __atomic_store_n(&w->holding, t, __ATOMIC_SEQ_CST);
+}
 void spn_mpsc_push(struct spn_mpsc *q, struct spn_fiber *f);
 struct spn_fiber *spn_mpsc_pop(struct spn_mpsc *q);
 int spn_mpsc_is_empty(struct spn_mpsc *q);

@@ -118,8 +118,14 @@ public final class Spindle implements AutoCloseable {
     final OffHeapRing submissions;
     final DescriptorPool pool;
     final CompletionPoller poller;
-    private final NativeThread[] workers;
+    private final NativeThread[] workers; // none for an isolated pool: its workers are in its child
     private final Thread shutdownHook;
+    // An isolated pool's child, shared region and its memfd; null, 0, -1 otherwise.
+    private final IsolatedChild isolated;
+    private final long region;
+    private final int regionFd;
+    private final long callTaskCode; // spn_call_task where the workers run it
+    private volatile TaskCrashedException.Crash brokenBy; // an isolated pool out of restarts
 
     private final AtomicLong gate = new AtomicLong();
     // The ring counts a chunk of a batch once: the tasks it held beyond that, for stats().
@@ -149,13 +155,33 @@ public final class Spindle implements AutoCloseable {
         this.terminationTimeout = b.terminationTimeout;
         this.stageThreads = Thread.ofVirtual().name(name + "-stage-", 0).factory();
         long[] out = new long[1];
-        int err = SchedNative.spn_sched_create(workerCount, ringCapacity, spin.toNanos(), b.greenStackSize, out);
+        Isolation isolation = b.isolation;
+        int regionFdOut = -1;
+        long regionOut = 0;
+        int err;
+        if (isolation == null) {
+            err = SchedNative.spn_sched_create(workerCount, ringCapacity, spin.toNanos(), b.greenStackSize, out);
+        } else {
+            long[] tcbLayout = new long[4];
+            if (RuntimeNative.spn_tcb_layout(tcbLayout) != 0) throw new IllegalStateException("glibc's TCB layout is unknown");
+            long[] made = new long[3];
+            err = SchedNative.spn_isolated_create(isolation.sharedMemory, workerCount, ringCapacity, spin.toNanos(),
+                    b.greenStackSize, isolation.taskDeadline == null ? 0 : isolation.taskDeadline.toNanos(), tcbLayout,
+                    isolation.systemCallFilter ? 1 : 0, made);
+            if (err == 0) {
+                regionOut = made[0];
+                out[0] = made[1];
+                regionFdOut = (int) made[2];
+            }
+        }
+        this.region = regionOut;
+        this.regionFd = regionFdOut;
         if (err != 0) {
             throw new IllegalStateException("could not create the scheduler for " + workerCount + " workers and a ring of "
                     + ringCapacity + " slots: " + RuntimeNative.spn_strerror(err) + " (errno " + err + ")");
         }
         this.sched = out[0];
-        this.workers = new NativeThread[workerCount];
+        this.workers = new NativeThread[isolation == null ? workerCount : 0];
         // From here on every step can fail (no memory, no thread): what was made so far is
         // undone, so a failed build leaves no native memory, mapping or thread behind.
         CompletionPoller startedPoller = null;
@@ -166,13 +192,20 @@ public final class Spindle implements AutoCloseable {
             this.poller = new CompletionPoller(sched, name + "-completions", this::spaceFreed);
             this.poller.start();
             startedPoller = poller;
-            NativeThread.Builder threads = NativeThread.builder().stackSize(b.workerStackSize);
-            NativeFunction workerMain = NativeFunction.of(SchedNative.LIBRARY, "spn_worker_main");
-            for (int i = 0; i < workerCount; i++) {
-                workers[i] = threads.start(workerMain, SchedNative.spn_sched_worker(sched, i));
-                nameKernelThread(workers[i].tid(), name + "-w" + i);
-                b.afterWorkerStarted.accept(i);
+            if (isolation == null) {
+                this.isolated = null;
+                NativeThread.Builder threads = NativeThread.builder().stackSize(b.workerStackSize);
+                NativeFunction workerMain = NativeFunction.of(SchedNative.LIBRARY, "spn_worker_main");
+                for (int i = 0; i < workerCount; i++) {
+                    workers[i] = threads.start(workerMain, SchedNative.spn_sched_worker(sched, i));
+                    nameKernelThread(workers[i].tid(), name + "-w" + i);
+                    b.afterWorkerStarted.accept(i);
+                }
+            } else {
+                this.isolated = new IsolatedChild(this, isolation, region, sched, regionFd);
+                isolated.start(name);
             }
+            this.callTaskCode = code(CALL_TASK.address(), "spn_call_task");
             // Raw threads should not be running native code while the JVM tears itself down
             // (exit handlers and library destructors run then): cancel, and wait a bounded time.
             this.shutdownHook = new Thread(this::atExit, name + "-shutdown");
@@ -215,7 +248,13 @@ public final class Spindle implements AutoCloseable {
         SchedNative.spn_sched_shutdown(sched, SHUTDOWN_CANCEL);
         for (NativeThread w : workers) if (w != null) w.join();
         if (startedPoller != null) startedPoller.stopAndJoin();
-        SchedNative.spn_sched_destroy(sched);
+        destroyNative(); // an isolated pool's child never started: its start is the last step
+    }
+
+    /** The scheduler's memory: freed, or (isolated) the whole shared region unmapped. */
+    private void destroyNative() {
+        if (region != 0) SchedNative.spn_isolated_destroy(region, regionFd);
+        else SchedNative.spn_sched_destroy(sched);
     }
 
     public static Builder builder() {
@@ -273,8 +312,21 @@ public final class Spindle implements AutoCloseable {
      * uses it.
      */
     public Task spawn(NativeFunction fn, Pointer arg) {
+        requireShared(Pointer.nativeValue(arg), 1, "the argument");
         Task task = spawn(fn, Pointer.nativeValue(arg), true);
         if (arg != null) task.holdForTheRun(arg);
+        return task;
+    }
+
+    /**
+     * Runs {@code fn(arg)} on a worker with the address of a {@link PointerArgument} (an
+     * isolated pool's {@link SharedMemory}, an FFM segment), kept reachable as a Pointer is.
+     */
+    public Task spawn(NativeFunction fn, PointerArgument arg) {
+        Objects.requireNonNull(arg, "pointer argument");
+        requireShared(arg.address(), 1, "the argument");
+        Task task = spawn(fn, arg.address(), true);
+        task.holdForTheRun(arg);
         return task;
     }
 
@@ -330,18 +382,20 @@ public final class Spindle implements AutoCloseable {
     public TypedTask call(TypedFunction fn, Object... args) {
         Objects.requireNonNull(fn, "typed function");
         Objects.requireNonNull(args, "arguments");
+        requireSharedArguments(fn.signature(), args);
+        long code = code(fn);
         enterOrReject();
         try {
             int index = acquireDescriptor();
             if (index < 0) throw new RejectedExecutionException(name + " is closed");
             try {
                 // The descriptor's own row: no allocation. A bad argument gives the unseen descriptor back.
-                fn.signature().writeRow(pool.chunk(index), DescriptorPool.callRowOffset(index), fn.address(), args);
+                fn.signature().writeRow(pool.chunk(index), DescriptorPool.callRowOffset(index), code, args);
             } catch (RuntimeException bad) {
                 pool.discard(index);
                 throw bad;
             }
-            int gen = prepare(index, CALL_TASK.address(), pool.callRowAddress(index), 0, 0, REF_RUN | REF_HANDLE | REF_JAVA);
+            int gen = prepare(index, callTaskCode, pool.callRowAddress(index), 0, 0, REF_RUN | REF_HANDLE | REF_JAVA);
             submit(index, true);
             Task task = new Task(this, index, gen);
             // Memory given as a pointer must outlive the call; primitives need no holding.
@@ -387,6 +441,7 @@ public final class Spindle implements AutoCloseable {
         int rows = signature.rowCount(columns);
         if (rows == 0) return new TypedGroup(TaskGroup.empty(this), fn);
         signature.checkColumns(columns, rows);
+        requireSharedColumns(signature, columns);
         int stride = 8 * Math.max(1, signature.arguments().size() + (signature.returnKind() == RET_NONE ? 0 : 1));
         long maxRows = (Integer.MAX_VALUE - GROUP_RESULTS - CALL_ROW_OVERREAD) / (stride + 1);
         if (rows > maxRows) {
@@ -395,19 +450,19 @@ public final class Spindle implements AutoCloseable {
         }
         enterOrReject();
         try {
-            long group = SchedNative.spn_call_group_create(rows, fn.address(), signature.integerArgs(),
+            long group = SchedNative.spn_call_group_create(sched, rows, code(fn), signature.integerArgs(),
                     signature.floatingPointArgs(), signature.returnKind());
             if (group == 0) throw new OutOfMemoryError("native memory for a batch of " + rows + " calls of " + fn);
             ByteBuffer buffer = Memory.map(group, GROUP_RESULTS + (long) rows * (stride + 1) + CALL_ROW_OVERREAD);
             if (buffer.getInt(GROUP_ROW_STRIDE) != stride) {
-                SchedNative.spn_group_destroy(group);
+                SchedNative.spn_group_destroy(sched, group);
                 throw new IllegalStateException("spn_call_group_create laid out " + buffer.getInt(GROUP_ROW_STRIDE)
                         + "-byte rows for " + signature + ", Java expected " + stride);
             }
             int fpsOffset = buffer.getShort(GROUP_ROW_FPS);
             int resultOffset = signature.returnKind() == RET_NONE ? -1 : buffer.getShort(GROUP_ROW_RET);
             BatchWriter writeRows = (from, to) -> signature.writeRows(buffer, stride, fpsOffset, columns, from, to);
-            TaskGroup batch = queueBatch(fn.address(), group, buffer, rows, stride, resultOffset, writeRows, this::callChunk);
+            TaskGroup batch = queueBatch(code(fn), group, buffer, rows, stride, resultOffset, writeRows, this::callChunk);
             for (Object column : columns) {
                 if (column instanceof PointerArgument[]) {
                     batch.holdForTheRun(columns); // their memory must outlive the calls
@@ -490,7 +545,7 @@ public final class Spindle implements AutoCloseable {
         }
         enterOrReject();
         try {
-            long group = SchedNative.spn_group_create(args.length);
+            long group = SchedNative.spn_group_create(sched, args.length);
             if (group == 0) throw new OutOfMemoryError("native memory for a group of " + args.length + " results");
             ByteBuffer buffer = Memory.map(group, GROUP_RESULTS + 9L * args.length); // results, skipped marks
             // The arguments go where the results will be: each task replaces its own.
@@ -528,7 +583,7 @@ public final class Spindle implements AutoCloseable {
         int refused = count - accepted;
         if (refused > 0) {
             if (accepted == 0) {
-                SchedNative.spn_group_destroy(group);
+                SchedNative.spn_group_destroy(sched, group);
                 throw new RejectedExecutionException(name + " is closed");
             }
             INTS.setVolatile(buffer, GROUP_CANCELLED, 1);
@@ -591,9 +646,157 @@ public final class Spindle implements AutoCloseable {
         return (int) Math.max(1, (long) remaining / (2L * workerCount));
     }
 
-    private static long requireFunction(NativeFunction fn) {
+    private long requireFunction(NativeFunction fn) {
         if (fn == null) throw new NullPointerException("native function is null: a task needs code to run");
-        return fn.address();
+        return code(fn.address(), fn.name());
+    }
+
+    /** Where the workers find the code at {@code jvmAddress}: the same, or the isolated child's copy. */
+    private long code(long jvmAddress, String what) {
+        if (isolated == null) return jvmAddress;
+        long child;
+        if (!enter()) throw rejection(); // the region (and its table of libraries) lives as long as the pool
+        try {
+            child = isolated.childAddress(jvmAddress);
+        } finally {
+            exit();
+        }
+        if (child == 0) {
+            throw new IllegalArgumentException(what + " (0x" + Long.toHexString(jvmAddress) + ") is in no library the isolated"
+                    + " pool " + name + " loaded: add its library with Isolation.builder().library(...)");
+        }
+        return child;
+    }
+
+    private long code(TypedFunction fn) {
+        return code(fn.address(), fn.toString());
+    }
+
+    /**
+     * An isolated pool's child sees only the shared region: a pointer argument outside it is
+     * refused, before anything is queued (null is let through).
+     */
+    private void requireShared(long address, long bytes, String what) {
+        if (isolated == null || address == 0) return;
+        boolean inside;
+        if (!enter()) throw rejection();
+        try {
+            inside = SchedNative.spn_shared_contains(region, address, Math.max(bytes, 1)) != 0;
+        } finally {
+            exit();
+        }
+        if (!inside) {
+            throw new IllegalArgumentException(what + " points at 0x" + Long.toHexString(address) + ", outside the isolated pool "
+                    + name + "'s shared memory, which is all its child can see: allocate it with allocateShared(bytes)");
+        }
+    }
+
+    private void requireSharedArguments(Signature signature, Object[] args) {
+        if (isolated == null) return;
+        List<CType> types = signature.arguments();
+        for (int k = 0; k < types.size() && k < args.length; k++) {
+            if (types.get(k) != CType.POINTER) continue;
+            Object a = args[k];
+            long address = a instanceof Pointer p ? Pointer.nativeValue(p) : a instanceof PointerArgument p ? p.address()
+                    : a instanceof Long l ? l : 0;
+            requireShared(address, 1, "argument " + k);
+        }
+    }
+
+    private void requireSharedColumns(Signature signature, Object[] columns) {
+        if (isolated == null) return;
+        List<CType> types = signature.arguments();
+        for (int k = 0; k < types.size() && k < columns.length; k++) {
+            if (types.get(k) != CType.POINTER) continue;
+            if (columns[k] instanceof long[] a) {
+                for (int i = 0; i < a.length; i++) requireShared(a[i], 1, "argument column " + k + ", row " + i);
+            } else if (columns[k] instanceof PointerArgument[] a) {
+                for (int i = 0; i < a.length; i++) requireShared(a[i].address(), 1, "argument column " + k + ", row " + i);
+            }
+        }
+    }
+
+    // ---- an isolated pool's shared memory ------------------------------------------------------
+
+    /** True for a pool built with {@link Builder#isolated(Isolation)}. */
+    public boolean isIsolated() {
+        return isolated != null;
+    }
+
+    /**
+     * Memory an isolated pool's tasks can read and write (the only memory they can): at the
+     * same address in the JVM and in the child. Zeroed only when new to the region.
+     *
+     * @throws IllegalStateException for a pool that is not isolated
+     * @throws OutOfMemoryError when the region has no block of that size left
+     *         ({@link Isolation.Builder#sharedMemory})
+     */
+    public SharedMemory allocateShared(long bytes) {
+        if (isolated == null) throw new IllegalStateException(name + " is not isolated: its tasks see all of the JVM's memory");
+        if (bytes <= 0) throw new IllegalArgumentException("bytes must be positive, was " + bytes);
+        enterOrReject();
+        try {
+            long address = SchedNative.spn_shared_alloc(region, bytes);
+            if (address == 0) throw new OutOfMemoryError("the isolated pool " + name + "'s shared memory has no " + bytes + " bytes left");
+            return new SharedMemory(this, address, bytes);
+        } finally {
+            exit();
+        }
+    }
+
+    void freeShared(long address) {
+        if (!enter()) return; // the region is gone with the pool
+        try {
+            SchedNative.spn_shared_free(region, address);
+        } finally {
+            exit();
+        }
+    }
+
+    /** Bytes of the shared region in use (blocks and the pool's own structures); 0 if not isolated. */
+    public long sharedMemoryInUse() {
+        if (isolated == null || !enter()) return 0;
+        try {
+            return SharedMemory.inUse(region);
+        } finally {
+            exit();
+        }
+    }
+
+    /** The isolated child's pid as the JVM sees it, or 0 (tests). */
+    int childPid() {
+        return isolated == null ? 0 : isolated.pid();
+    }
+
+    /** How many times an isolated pool started a new child after one died. */
+    public int restarts() {
+        return isolated == null ? 0 : isolated.restarts();
+    }
+
+    boolean isShuttingDown() {
+        return shutdownMode != 0;
+    }
+
+    /** The supervisor gives up (no restarts left): from now on every offer is refused. */
+    void refuseTasks(TaskCrashedException.Crash crash) {
+        brokenBy = crash;
+        submissions.close();
+        SchedNative.spn_space_wake_all(sched); // producers at a full ring see it closed
+        for (Thread waiter : spaceWaiters) LockSupport.unpark(waiter);
+    }
+
+    /** ... and what was queued has failed: close. */
+    void brokenBy(TaskCrashedException.Crash crash) {
+        brokenBy = crash;
+        beginShutdown(SHUTDOWN_CANCEL);
+    }
+
+    TaskCrashedException crashed(long crashNumber, String what) {
+        return new TaskCrashedException(isolated.crash(crashNumber), what);
+    }
+
+    TaskCrashedException crashedBatch() {
+        return new TaskCrashedException(isolated.crash(isolated.crashCount()), "a task of the batch crashed");
     }
 
     /**
@@ -610,7 +813,9 @@ public final class Spindle implements AutoCloseable {
         if (group != 0) INTS.set(chunk, offset + TASK_GROUP_SLOT, slot);
         LONGS.set(chunk, offset + TASK_WAITERS, 0L);
         LONGS.set(chunk, offset + TASK_FIBER, 0L);
-        INTS.set(chunk, offset + TASK_STATE, STATE_QUEUED);
+        // Release: an isolated pool's JVM, after a crash, tells a task the dead child started
+        // (QUEUED with a fiber) from a new one by these two fields (isolated.c).
+        INTS.setRelease(chunk, offset + TASK_STATE, STATE_QUEUED);
         // Plain writes: the ring's release store of the slot sequence publishes them.
         return pool.begin(index, refs);
     }
@@ -749,7 +954,13 @@ public final class Spindle implements AutoCloseable {
     }
 
     private void enterOrReject() {
-        if (!enter()) throw new RejectedExecutionException(name + " is closed");
+        if (!enter()) throw rejection();
+    }
+
+    private RejectedExecutionException rejection() {
+        TaskCrashedException.Crash broken = brokenBy;
+        return broken == null ? new RejectedExecutionException(name + " is closed")
+                : new RejectedExecutionException(name + " takes no more tasks: " + broken.describe());
     }
 
     /** After close: what handles that were never joined need. Waits while close is under way. */
@@ -899,7 +1110,30 @@ public final class Spindle implements AutoCloseable {
             if (interrupted) Thread.currentThread().interrupt();
         }
         reportLeftBehind(what, nanos);
+        if (isolated != null) {
+            // The child can go: what it still runs fails (TaskCrashedException), and no one waits.
+            isolated.kill();
+            try {
+                return terminated.await(terminationTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         return false;
+    }
+
+    /** An isolated pool: waits until the supervisor is done with the child (for as long as it takes). */
+    private void awaitChild() {
+        if (isolated == null) return;
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (isolated.awaitEnd(Long.MAX_VALUE)) break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     /** Says once, on stderr, which tasks are left running and what happens to their memory. */
@@ -910,7 +1144,8 @@ public final class Spindle implements AutoCloseable {
             try {
                 for (int i = 0; i < workerCount; i++) {
                     long fn = SchedNative.spn_sched_running_fn(sched, i);
-                    if (fn != 0) running.add("worker " + i + " (tid " + workers[i].tid() + ") in " + describeFunction(fn));
+                    if (fn != 0) running.add("worker " + i + (isolated == null ? " (tid " + workers[i].tid() + ")" : " (in the isolated child)")
+                            + " in " + (isolated == null ? describeFunction(fn) : "0x" + Long.toHexString(fn)));
                 }
             } finally {
                 exit();
@@ -938,6 +1173,7 @@ public final class Spindle implements AutoCloseable {
      */
     private void terminate() {
         for (NativeThread w : workers) w.join(); // 1. the ring is empty and every task ended
+        awaitChild();
         SpindleStats finalStats = readStats();
         gate.getAndAdd(CLOSING);              // 2. no new callers; wait for those inside
         for (int attempt = 0; (gate.get() & ~CLOSING) != 0; attempt++) DescriptorPool.backOff(attempt);
@@ -946,7 +1182,7 @@ public final class Spindle implements AutoCloseable {
         for (TaskGroup g : liveGroups) g.detachFromNative();
         liveGroups.clear();
         synchronized (closeLock) { // a shutdownNow() now must not tell the freed scheduler
-            SchedNative.spn_sched_destroy(sched); // 4. rings, descriptors, control block
+            destroyNative(); // 4. rings, descriptors, control block
             heldForTasks.clear(); // no worker is left to touch what they hold
             tombstones = t;
         }
@@ -1004,6 +1240,7 @@ public final class Spindle implements AutoCloseable {
         private long greenStackSize = DEFAULT_GREEN_STACK_SIZE;
         private Duration terminationTimeout = DEFAULT_TERMINATION_TIMEOUT;
         private String name;
+        private Isolation isolation;
         // Tests: a fault injected after the worker of that index started (see SpindleLimitsTest).
         IntConsumer afterWorkerStarted = index -> {};
 
@@ -1077,6 +1314,17 @@ public final class Spindle implements AutoCloseable {
             Objects.requireNonNull(name, "name");
             if (name.isBlank()) throw new IllegalArgumentException("name must not be blank");
             this.name = name;
+            return this;
+        }
+
+        /**
+         * Runs the workers in a child process of their own ({@link Isolation}): a task that
+         * crashes, exits or hangs fails its join with a {@link TaskCrashedException}, and the
+         * JVM lives on. The same API as an in-process pool; memory tasks use comes from
+         * {@link Spindle#allocateShared}.
+         */
+        public Builder isolated(Isolation isolation) {
+            this.isolation = Objects.requireNonNull(isolation, "isolation");
             return this;
         }
 

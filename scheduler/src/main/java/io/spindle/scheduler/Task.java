@@ -99,6 +99,7 @@ public final class Task extends Handle {
     private void complete(CompletableFuture<Long> future) {
         if (outcome == STATE_CANCELLED) future.completeExceptionally(cancelled());
         else if (outcome == STATE_FAILED) future.completeExceptionally(noStack());
+        else if (outcome == STATE_CRASHED) future.completeExceptionally(crashed());
         else future.complete(result);
     }
 
@@ -119,7 +120,7 @@ public final class Task extends Handle {
 
     @Override
     int waitNative(long timeoutNanos) {
-        return SchedNative.spn_task_wait(address(), timeoutNanos);
+        return SchedNative.spn_task_wait(spindle.sched, address(), timeoutNanos);
     }
 
     @Override
@@ -170,7 +171,13 @@ public final class Task extends Handle {
     private long valueOf(int o) {
         if (o == STATE_CANCELLED) throw cancelled();
         if (o == STATE_FAILED) throw noStack();
+        if (o == STATE_CRASHED) throw crashed();
         return result;
+    }
+
+    /** An isolated pool's child died while it had the task; result holds which crash. */
+    private TaskCrashedException crashed() {
+        return spindle.crashed(result, "the task did not end");
     }
 
     static IllegalStateException noStack() {
@@ -186,6 +193,6 @@ public final class Task extends Handle {
     public String toString() {
         int o = outcome;
         return "Task[" + (o == STATE_DONE ? "done: " + result : o == STATE_CANCELLED ? "cancelled"
-                : o == STATE_FAILED ? "failed: no stack" : "pending") + "]";
+                : o == STATE_FAILED ? "failed: no stack" : o == STATE_CRASHED ? "crashed" : "pending") + "]";
     }
 }

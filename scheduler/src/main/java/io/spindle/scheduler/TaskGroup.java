@@ -106,6 +106,7 @@ public final class TaskGroup extends Handle {
 
     private void complete(CompletableFuture<long[]> future) {
         if (outcome == STATE_CANCELLED) future.completeExceptionally(cancelled());
+        else if (outcome == STATE_CRASHED) future.completeExceptionally(spindle.crashedBatch());
         else future.complete(results.clone());
     }
 
@@ -127,7 +128,7 @@ public final class TaskGroup extends Handle {
 
     @Override
     int waitNative(long timeoutNanos) {
-        return SchedNative.spn_group_wait(address, timeoutNanos);
+        return SchedNative.spn_group_wait(spindle.sched, address, timeoutNanos);
     }
 
     @Override
@@ -145,7 +146,9 @@ public final class TaskGroup extends Handle {
         } else if (resultOffset >= 0) {
             for (int i = 0, at = GROUP_RESULTS + resultOffset; i < size; i++, at += rowStride) r[i] = buffer.getLong(at);
         }
-        boolean cancelled = (lvState() & STATE_MASK) == STATE_CANCELLED || (int) INTS.getVolatile(buffer, GROUP_CANCELLED) != 0;
+        int cancelledWord = (int) INTS.getVolatile(buffer, GROUP_CANCELLED);
+        boolean crashed = (lvState() & STATE_MASK) == STATE_CRASHED || cancelledWord == GROUP_CRASHED;
+        boolean cancelled = crashed || (lvState() & STATE_MASK) == STATE_CANCELLED || cancelledWord != 0;
         if (cancelled) {
             BitSet never = new BitSet(size);
             int marks = GROUP_RESULTS + rowStride * size;
@@ -158,14 +161,14 @@ public final class TaskGroup extends Handle {
             skipped = never;
         }
         results = r;
-        return cancelled ? STATE_CANCELLED : STATE_DONE;
+        return crashed ? STATE_CRASHED : cancelled ? STATE_CANCELLED : STATE_DONE;
     }
 
     @Override
     void releaseNative() {
         dropHold();
         spindle.liveGroups.remove(this);
-        SchedNative.spn_group_destroy(address);
+        SchedNative.spn_group_destroy(spindle.sched, address);
     }
 
     /** close(): every task has ended and nobody is inside; copy the results and free the block. */
@@ -176,6 +179,7 @@ public final class TaskGroup extends Handle {
 
     private long[] valueOf(int o) {
         if (o == STATE_CANCELLED) throw cancelled();
+        if (o == STATE_CRASHED) throw spindle.crashedBatch();
         return results.clone();
     }
 

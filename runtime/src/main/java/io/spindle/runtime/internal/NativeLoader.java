@@ -54,6 +54,28 @@ public final class NativeLoader {
         }
     }
 
+    /**
+     * The program {@code fileName} that ships beside {@code anchor} (spindle-host), as a file
+     * that can be executed: where it is in a class folder, else copied into the same private
+     * directory as the libraries.
+     */
+    public static synchronized Path program(String fileName, Class<?> anchor) {
+        String resource = Platform.RESOURCE_PREFIX + "/" + fileName;
+        URL url = anchor.getClassLoader().getResource(resource);
+        if (url == null) throw new IllegalStateException(resource + " is not on the class path beside " + anchor.getName());
+        try {
+            Path file = url.getProtocol().equals("file") ? Path.of(url.toURI()) : extract(url, fileName);
+            if (!Files.isExecutable(file) && !file.toFile().setExecutable(true, true)) {
+                throw new IllegalStateException(file + " cannot be made executable");
+            }
+            return file.toAbsolutePath();
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not copy " + resource + " out of " + url, e);
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("bad class-path URL " + url, e);
+        }
+    }
+
     private static Path extract(URL url, String fileName) throws IOException {
         if (privateDirectory == null) {
             Path dir = Files.createTempDirectory("spindle-native-");

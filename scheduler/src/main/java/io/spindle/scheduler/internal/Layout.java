@@ -132,6 +132,9 @@ public final class Layout {
     public static final int STATE_DONE = 3;
     public static final int STATE_CANCELLED = 4;
     public static final int STATE_FAILED = 5;
+    public static final int STATE_CRASHED = 6;
+    /** In a group's cancelled word: a chunk of the batch crashed (SPN_GROUP_CRASHED). */
+    public static final int GROUP_CRASHED = 2;
     public static final int WAITER_JAVA = 0x200;
 
     // Task references (refs, the low half of owners): the run, the handles, those held by Java.

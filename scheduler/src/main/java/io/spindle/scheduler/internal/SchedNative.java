@@ -39,12 +39,32 @@ public final class SchedNative {
 
     public static native int spn_pool_grow(long sched);
 
-    public static native int spn_task_wait(long task, long timeoutNanos);
-    public static native int spn_group_wait(long group, long timeoutNanos);
+    public static native int spn_task_wait(long sched, long task, long timeoutNanos);
+    public static native int spn_group_wait(long sched, long group, long timeoutNanos);
     public static native void spn_fiber_use_tcb_layout(long[] layout);
-    public static native long spn_group_create(long count);
-    public static native long spn_call_group_create(long count, long fn, int intArgs, int fpArgs, int retKind);
-    public static native void spn_group_destroy(long group);
+    public static native long spn_group_create(long sched, long count);
+    public static native long spn_call_group_create(long sched, long count, long fn, int intArgs, int fpArgs, int retKind);
+    public static native void spn_group_destroy(long sched, long group);
+
+    // Isolated pools (isolated.c).
+    public static native int spn_isolated_create(long regionBytes, int workers, long ringCapacity, long spinNanos,
+                                                 long greenStackSize, long deadlineNanos, long[] tcbLayout, int seccomp,
+                                                 long[] out);
+    public static native void spn_isolated_destroy(long region, int fd);
+    public static native int spn_isolated_add_library(long region, String path);
+    public static native long spn_isolated_child_address(long region, long jvmAddress);
+    public static native int spn_isolated_start(long region, int fd, String host, String library, long timeoutNanos,
+                                                int[] out, byte[] message, int messageSize);
+    public static native int spn_isolated_wait(int pid, int pidfd, long timeoutNanos, int[] status);
+    public static native int spn_isolated_kill(int pidfd);
+    public static native int spn_isolated_crash(long region, int[] out, long[] addresses, byte[] symbol, int symbolSize);
+    public static native long spn_isolated_recover_tasks(long sched, long crashNumber);
+    public static native int spn_isolated_overdue_worker(long sched, long deadlineNanos);
+    public static native long spn_isolated_fail_queued_tasks(long sched, long crashNumber);
+    public static native long spn_shared_alloc(long region, long bytes);
+    public static native int spn_shared_free(long region, long address);
+    public static native int spn_shared_contains(long region, long address, long bytes);
+    public static native long spn_shared_in_use(long region);
 
     public static native int spn_completions_take(long sched, long[] out, int max, long timeoutNanos);
     public static native void spn_poller_stop(long sched);
