@@ -329,6 +329,9 @@ SPN_EXPORT int spn_isolated_start(struct spn_region *r, int region_fd, const cha
             else if (WIFSIGNALED(status))
                 snprintf(message, (size_t) message_size, "the isolated child died of signal %d while starting",
                          WTERMSIG(status));
+            else if (iso->crash.claimed == 2)
+                snprintf(message, (size_t) message_size, "the isolated child died of signal %d while starting (%s)",
+                         iso->crash.signal, iso->crash.symbol);
             else
                 snprintf(message, (size_t) message_size, "the isolated child exited with status %d while starting "
                          "(spindle-host: 2 = no library, 3 = no region, 4 = a task library did not load)",
@@ -495,6 +498,11 @@ static void on_fatal(int sig, siginfo_t *info, void *context)
         if (fn && dladdr((void *) fn, &d) && d.dli_sname) {
             const char *file = d.dli_fname ? strrchr(d.dli_fname, '/') : NULL;
             snprintf(c->symbol, sizeof c->symbol, "%s in %s", d.dli_sname, file ? file + 1 : "?");
+        } else if (!t && c->pc && dladdr((void *) c->pc, &d)) {
+            /* No task: the child's own code (start-up), by where it faulted. */
+            const char *file = d.dli_fname ? strrchr(d.dli_fname, '/') : NULL;
+            snprintf(c->symbol, sizeof c->symbol, "no task; at %s in %s", d.dli_sname ? d.dli_sname : "?",
+                     file ? file + 1 : "?");
         }
         __atomic_store_n(&c->claimed, 2, __ATOMIC_RELEASE);
     }
@@ -625,16 +633,17 @@ SPN_EXPORT int spn_isolated_child_main(int argc, char **argv)
         child_report(iso, err, "install its system call filter");
         return 8;
     }
-    pthread_t threads[s->nworkers];
-    for (int i = 0; i < s->nworkers; i++) {
-        if ((err = pthread_create(&threads[i], NULL, worker_thread, &s->stats[i])) != 0) {
-            child_report(iso, err, "start its workers");
-            return 7;
-        }
-    }
+    /* Ready before the first worker runs: from then on a task that kills the child is a
+     * crash of that task (the JVM restarts the child), not a child that could not start. */
     __atomic_store_n(&iso->ready, 1, __ATOMIC_SEQ_CST);
     syscall(SYS_futex, &iso->ready, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-    for (int i = 0; i < s->nworkers; i++)
+    pthread_t threads[s->nworkers];
+    int started = 0;
+    for (; started < s->nworkers; started++) {
+        if (pthread_create(&threads[started], NULL, worker_thread, &s->stats[started]) != 0)
+            _exit(7); /* a crash to the JVM, with no record: it starts another child */
+    }
+    for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     return 0;
 }

@@ -1237,6 +1237,7 @@ int64_t spn_isolated_recover(struct spn_sched *s, int64_t crash_number)
     for (int k = 0; k < s->nworkers; k++) {
         spn_worker_reset(s, k);
         __atomic_store_n(&s->stats[k].tid, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->stats[k].stacks, 0, __ATOMIC_RELAXED); /* they died with the child */
     }
     __atomic_store_n(&s->nspinning, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&s->nparked, 0, __ATOMIC_SEQ_CST);

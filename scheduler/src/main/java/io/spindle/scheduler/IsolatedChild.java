@@ -158,6 +158,17 @@ final class IsolatedChild {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            // Nothing may be left waiting for a child no one watches: fail it all, say why.
+            System.err.println("[spindle] the isolated pool's supervisor failed: " + e);
+            e.printStackTrace();
+            Crash broken = new Crash(crashes.size() + 1, 0, -1, false, 0, 0, "", "the pool's supervisor failed: " + e, 0);
+            crashes.add(broken);
+            SchedNative.spn_isolated_kill(pidfd);
+            pool.refuseTasks(broken);
+            SchedNative.spn_isolated_recover_tasks(sched, broken.number());
+            SchedNative.spn_isolated_fail_queued_tasks(sched, broken.number());
+            pool.brokenBy(broken);
         } finally {
             ended.countDown();
         }
