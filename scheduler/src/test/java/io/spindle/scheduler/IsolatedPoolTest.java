@@ -58,6 +58,31 @@ class IsolatedPoolTest {
     }
 
     @Test
+    void virtualThreadsAndFuturesJoinIsolatedTasksAndCrashesAlike() throws Exception {
+        try (Spindle spindle = isolated(2, isolation())) {
+            Task ok = spindle.spawn(fn("spn_test_nap"), 20);
+            long[] joined = new long[1];
+            Thread vt = Thread.ofVirtual().start(() -> joined[0] = ok.join());
+            vt.join();
+            assertEquals(20, joined[0], "a virtual thread's join");
+            // A crash ends every task the child runs at that moment: this one runs alone.
+            var failed = spindle.spawn(fn("spn_test_crash_segv"), 0x10).toCompletableFuture();
+            var e = assertThrows(java.util.concurrent.ExecutionException.class, () -> failed.get(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertInstanceOf(TaskCrashedException.class, e.getCause(), "the future fails with the crash");
+        }
+    }
+
+    @Test
+    void aStackOverflowInTheChildFailsItsTask() throws Exception {
+        try (Spindle spindle = isolated(1, isolation())) {
+            TaskCrashedException e = crashOf(spindle.spawn(fn("spn_test_deep_recursion"), 1_000_000));
+            assertTrue(e.signal() == 6 || e.signal() == 11, "Spindle's overflow report ends the child (SIGABRT), or the guard (SIGSEGV): "
+                    + e.getMessage());
+            assertEquals(4, spindle.spawn(RETURN_ARG, 4).join(WAIT));
+        }
+    }
+
+    @Test
     void sharedMemoryIsTheChildsAndAPointerOutsideItIsRefused() throws Exception {
         try (Spindle spindle = isolated(1, isolation())) {
             TypedFunction write42 = TypedFunction.of(SchedTestLib.LIBRARY, "spn_test_write_42", Signature.of(INT64, POINTER));

@@ -72,4 +72,12 @@ final class SchedTestLib {
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         return Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 of stat(5)
     }
+
+    /** The effective uid is 0 (/proc/self/status: Uid real effective saved fs). */
+    static boolean isRoot() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("Uid:")) return line.split("\\s+")[2].equals("0");
+        }
+        return false;
+    }
 }
