@@ -39,6 +39,13 @@
 
 typedef intptr_t (*task_fn)(void *);
 
+/* Reads the address arg (an invalid one): the fault that ends an isolated pool's child in
+ * IsolatedRestartBenchmark. */
+BENCH_EXPORT intptr_t bench_crash(void *arg)
+{
+    return *(volatile intptr_t *) arg;
+}
+
 BENCH_EXPORT intptr_t bench_identity(void *arg)
 {
     return (intptr_t) arg;

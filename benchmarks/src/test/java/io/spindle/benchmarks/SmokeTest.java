@@ -40,7 +40,8 @@ class SmokeTest {
         System.out.println("smoke: " + results.size() + " runs of " + benchmarks);
         assertEquals(Set.of(
                 "io.spindle.benchmarks.BackpressureBenchmark", "io.spindle.benchmarks.BatchBenchmark", "io.spindle.benchmarks.Crc32cWorkloadBenchmark",
-                "io.spindle.benchmarks.ForkJoinFibBenchmark", "io.spindle.benchmarks.NativeCallBenchmark",
+                "io.spindle.benchmarks.ForkJoinFibBenchmark", "io.spindle.benchmarks.IsolatedRestartBenchmark",
+                "io.spindle.benchmarks.IsolationBenchmark", "io.spindle.benchmarks.NativeCallBenchmark",
                 "io.spindle.benchmarks.QueueBenchmark", "io.spindle.benchmarks.RoundTripBenchmark",
                 "io.spindle.benchmarks.SpawnJoinBenchmark", "io.spindle.benchmarks.ThreadSpawnBenchmark",
                 "io.spindle.benchmarks.YieldPingPongBenchmark"), benchmarks);

@@ -18,7 +18,9 @@ public final class BenchNative {
 
     static {
         Spindle.loadNativeLibrary(); // spn_* first: the bench library binds them at load
-        LIBRARY = NativeLibrary.getInstance(LIBRARY_NAME);
+        // Under its own name and kept on disk (JNA deletes the copy it extracts): an isolated
+        // pool's child loads the same file.
+        LIBRARY = io.spindle.runtime.internal.NativeLoader.load(LIBRARY_NAME, BenchNative.class);
         Native.register(BenchNative.class, LIBRARY);
     }
 
