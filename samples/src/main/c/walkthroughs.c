@@ -515,3 +515,22 @@ SAMPLE_EXPORT int64_t sample_report_size(int kind)
     default: return -1;
     }
 }
+
+/* ---- isolated-decoder: a decoder with a bug, fed good and corrupt inputs ----------------- */
+
+/* A record: a 4-byte little-endian offset, then a 4-byte length, then bytes. The decoder
+ * sums `length` bytes from `offset` past the header and trusts both fields: the bug. A good
+ * record keeps them inside itself; a corrupt one sends the read far outside (SIGSEGV). The
+ * argument points at {record address, record size} in memory the task may read. */
+intptr_t sample_decode(void *arg)
+{
+    const int64_t *input = arg;
+    const unsigned char *record = (const unsigned char *) (uintptr_t) input[0];
+    uint32_t offset = (uint32_t) record[0] | (uint32_t) record[1] << 8 | (uint32_t) record[2] << 16 | (uint32_t) record[3] << 24;
+    uint32_t length = (uint32_t) record[4] | (uint32_t) record[5] << 8 | (uint32_t) record[6] << 16 | (uint32_t) record[7] << 24;
+    const volatile unsigned char *body = record + 8 + (uint64_t) offset * 4096; /* no bounds check: the bug */
+    intptr_t sum = 0;
+    for (uint32_t i = 0; i < length; i++)
+        sum += body[i];
+    return sum;
+}

@@ -24,7 +24,8 @@ public final class SamplesNative {
 
     static {
         Spindle.loadNativeLibrary();
-        LIBRARY = NativeLibrary.getInstance(LIBRARY_NAME);
+        // Kept on disk under its own name: an isolated pool's child loads the same file.
+        LIBRARY = io.spindle.runtime.internal.NativeLoader.load(LIBRARY_NAME, SamplesNative.class);
         Native.register(SamplesNative.class, LIBRARY);
     }
 
