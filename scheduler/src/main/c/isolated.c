@@ -125,6 +125,17 @@ SPN_EXPORT int spn_isolated_add_library(struct spn_region *r, const char *path)
     return 0;
 }
 
+/* System calls (this architecture's numbers) the child's filter allows beyond its own list. */
+SPN_EXPORT int spn_isolated_allow_calls(struct spn_region *r, const int32_t *calls, int count)
+{
+    struct spn_isolation *iso = isolation_of(r);
+    if (count < 0 || count > SPN_ISOLATED_MAX_ALLOWED)
+        return EINVAL;
+    memcpy(iso->allowed, calls, (size_t) count * sizeof *calls);
+    iso->allowed_count = count;
+    return 0;
+}
+
 /* The address in the child of code at jvm_address in the JVM: the same offset in the same
  * file, which the child has loaded too. 0 if the code is in no library the child has. */
 SPN_EXPORT int64_t spn_isolated_child_address(struct spn_region *r, int64_t jvm_address)
@@ -527,7 +538,8 @@ static void install_fatal_handlers(void)
 
 /* What task code may ask of the kernel: memory, time, futexes, its own threads' signals,
  * and writes to the descriptors it has (stdout, stderr). No files to open, no sockets, no
- * processes, no ptrace. Anything else ends the child with SIGSYS, which the JVM reports. */
+ * processes, no ptrace. Anything else ends the child with SIGSYS, which the JVM reports,
+ * unless the pool allows it (Isolation.Builder.allowSystemCalls: iso->allowed). */
 static const int allowed_calls[] = {
     SYS_read, SYS_write, SYS_writev, SYS_pread64, SYS_pwrite64, SYS_lseek, SYS_fstat, SYS_newfstatat,
     SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_mremap, SYS_brk,
@@ -544,10 +556,10 @@ static const int allowed_calls[] = {
 #define SECCOMP_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-static int install_seccomp(void)
+static int install_seccomp(const struct spn_isolation *iso)
 {
     enum { CALLS = sizeof allowed_calls / sizeof allowed_calls[0] };
-    struct sock_filter filter[4 + 7 + 2 * CALLS + 2];
+    struct sock_filter filter[4 + 7 + 2 * (CALLS + SPN_ISOLATED_MAX_ALLOWED) + 2];
     int n = 0;
     filter[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     filter[n++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0);
@@ -562,8 +574,9 @@ static int install_seccomp(void)
     filter[n++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1);
     filter[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     filter[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
-    for (int i = 0; i < CALLS; i++) {
-        filter[n++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t) allowed_calls[i], 0, 1);
+    for (int i = 0; i < CALLS + iso->allowed_count; i++) {
+        uint32_t call = (uint32_t) (i < CALLS ? allowed_calls[i] : iso->allowed[i - CALLS]);
+        filter[n++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, call, 0, 1);
         filter[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     }
     filter[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
@@ -629,7 +642,7 @@ SPN_EXPORT int spn_isolated_child_main(int argc, char **argv)
         return 6;
     }
     /* The filter before any task can run: the workers inherit it. */
-    if (iso->seccomp && (err = install_seccomp()) != 0) {
+    if (iso->seccomp && (err = install_seccomp(iso)) != 0) {
         child_report(iso, err, "install its system call filter");
         return 8;
     }

@@ -13,6 +13,7 @@
 #define SPN_REGION_MIN_SIZE (8u << 20)
 #define SPN_ISOLATED_MAX_LIBRARIES 32
 #define SPN_ISOLATED_PATH_MAX 512
+#define SPN_ISOLATED_MAX_ALLOWED 64
 
 #define SPN_ISOLATED_MAX_LOADED 64
 
@@ -46,6 +47,8 @@ struct spn_isolation {
     int64_t guard_budget;   /* green stacks that may get a guard page (sched.c) */
     int32_t library_count;
     int32_t seccomp;        /* 1: the child installs its system call filter */
+    int32_t allowed_count;  /* system calls the filter allows beyond its own list */
+    int32_t allowed[SPN_ISOLATED_MAX_ALLOWED];
     struct spn_isolated_library libraries[SPN_ISOLATED_MAX_LIBRARIES]; /* to load, in order */
     int32_t loaded_count;
     struct spn_isolated_library loaded[SPN_ISOLATED_MAX_LOADED]; /* what the child has */

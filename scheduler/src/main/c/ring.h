@@ -9,6 +9,7 @@
 #include "spindle_sched.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 #define lv_i64(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define lp_i64(p) __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -54,8 +55,12 @@ static inline int ring_offer(struct spn_ring *r, int64_t e)
  * claimed the head slot has not published it yet. A consumer never waits for a producer
  * mid-offer (JCTools' relaxedPoll): a producer descheduled or stopped at a safepoint between
  * its cas and its publish would otherwise hold every worker in this loop. The producer wakes
- * a worker after it publishes (Spindle.signalWork), so nothing waits for ever. */
-static inline int64_t ring_poll(struct spn_ring *r)
+ * a worker after it publishes (Spindle.signalWork), so nothing waits for ever.
+ *
+ * holding (an isolated pool's workers; NULL otherwise): the element goes there before the
+ * slot is given back, so that if this process dies at any point, the element is either still
+ * in its slot (claimed, not released: the JVM finds it there) or in *holding. */
+static inline int64_t ring_poll_holding(struct spn_ring *r, void *_Atomic *holding)
 {
     for (;;) {
         const int64_t c_index = lv_i64(&r->consumer_index);
@@ -68,33 +73,17 @@ static inline int64_t ring_poll(struct spn_ring *r)
             continue; /* another consumer took it: read again */
         if (cas_i64(&r->consumer_index, c_index, c_index + 1)) {
             const int64_t e = lp_i64(&slot->element); /* ordered by the acquire of seq */
+            if (holding)
+                __atomic_store_n(holding, (void *) e, __ATOMIC_SEQ_CST);
             so_i64(&slot->sequence, c_index + r->capacity); /* hand the slot to the next lap */
             return e;
         }
     }
 }
 
-/* ring_poll for an isolated pool's workers: the element goes to *holding before the slot is
- * given back, so that if this process dies at any point, the element is either still in its
- * slot (claimed, not released: the JVM finds it there) or in *holding. */
-static inline int64_t ring_poll_holding(struct spn_ring *r, void *_Atomic *holding)
+static inline int64_t ring_poll(struct spn_ring *r)
 {
-    for (;;) {
-        const int64_t c_index = lv_i64(&r->consumer_index);
-        struct spn_ring_slot *slot = ring_slot(r, c_index);
-        const int64_t seq = lv_i64(&slot->sequence);
-        const int64_t expected = c_index + 1;
-        if (seq < expected)
-            return 0;
-        if (seq > expected)
-            continue;
-        if (cas_i64(&r->consumer_index, c_index, c_index + 1)) {
-            const int64_t e = lp_i64(&slot->element);
-            __atomic_store_n(holding, (void *) e, __ATOMIC_SEQ_CST);
-            so_i64(&slot->sequence, c_index + r->capacity);
-            return e;
-        }
-    }
+    return ring_poll_holding(r, NULL);
 }
 
 /* 1 if the head slot holds a published element: what ring_poll could take now. Racy. */

@@ -51,6 +51,7 @@ final class IsolatedChild {
         // The child has the scheduler library (spindle-host loads it) and what the task
         // libraries need (libc, libm...): functions of any of those are translated.
         for (Path l : isolation.libraries) addLibrary(l.toString());
+        SchedNative.spn_isolated_allow_calls(region, isolation.allowedSystemCalls, isolation.allowedSystemCalls.length);
     }
 
     private void addLibrary(String path) {

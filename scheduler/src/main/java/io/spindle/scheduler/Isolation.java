@@ -36,6 +36,7 @@ public final class Isolation {
     final Duration taskDeadline;
     final boolean retryQueued;
     final boolean systemCallFilter;
+    final int[] allowedSystemCalls;
     final Duration startTimeout;
 
     private Isolation(Builder b) {
@@ -47,6 +48,7 @@ public final class Isolation {
         this.taskDeadline = b.taskDeadline;
         this.retryQueued = b.retryQueued;
         this.systemCallFilter = b.systemCallFilter;
+        this.allowedSystemCalls = b.allowedSystemCalls.stream().mapToInt(Integer::intValue).toArray();
         this.startTimeout = b.startTimeout;
     }
 
@@ -71,6 +73,7 @@ public final class Isolation {
         private Duration taskDeadline;
         private boolean retryQueued = true;
         private boolean systemCallFilter = true;
+        private final List<Integer> allowedSystemCalls = new ArrayList<>();
         private Duration startTimeout = DEFAULT_START_TIMEOUT;
 
         private Builder() {}
@@ -143,6 +146,22 @@ public final class Isolation {
          */
         public Builder retryQueued(boolean retry) {
             this.retryQueued = retry;
+            return this;
+        }
+
+        /**
+         * System calls the filter allows beyond its own list (memory, time, futexes, threads,
+         * I/O on the descriptors the child has), by this architecture's numbers
+         * ({@code <sys/syscall.h>}: {@code socket} is 41 on x86-64), for a library that needs
+         * one; at most 64. A call the filter refuses ends the child with SIGSYS, and the
+         * TaskCrashedException names its number.
+         */
+        public Builder allowSystemCalls(int... numbers) {
+            for (int n : numbers) {
+                if (n < 0 || n > 4095) throw new IllegalArgumentException("not a system call number: " + n);
+                allowedSystemCalls.add(n);
+            }
+            if (allowedSystemCalls.size() > 64) throw new IllegalArgumentException("at most 64 system calls can be allowed");
             return this;
         }
 

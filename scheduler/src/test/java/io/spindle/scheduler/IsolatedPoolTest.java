@@ -58,6 +58,17 @@ class IsolatedPoolTest {
     }
 
     @Test
+    void aSystemCallThePoolAllowsPassesTheFilter() throws Exception {
+        int socket = System.getProperty("os.arch").equals("aarch64") ? 198 : 41; // <sys/syscall.h>
+        try (Spindle spindle = isolated(1, isolation().allowSystemCalls(socket))) {
+            long fd = spindle.spawn(fn("spn_test_open_socket"), 0).join(WAIT);
+            assertTrue(fd >= 0, "socket() allowed: a descriptor in the child's own network namespace, got " + fd);
+            assertEquals(31, crashOf(spindle.spawn(fn("spn_test_fork"), 0)).signal(), "the rest of the filter holds");
+        }
+        assertThrows(IllegalArgumentException.class, () -> Isolation.builder().allowSystemCalls(-1));
+    }
+
+    @Test
     void virtualThreadsAndFuturesJoinIsolatedTasksAndCrashesAlike() throws Exception {
         try (Spindle spindle = isolated(2, isolation())) {
             Task ok = spindle.spawn(fn("spn_test_nap"), 20);

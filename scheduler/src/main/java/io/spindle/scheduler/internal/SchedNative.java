@@ -52,6 +52,7 @@ public final class SchedNative {
                                                  long[] out);
     public static native void spn_isolated_destroy(long region, int fd);
     public static native int spn_isolated_add_library(long region, String path);
+    public static native int spn_isolated_allow_calls(long region, int[] calls, int count);
     public static native long spn_isolated_child_address(long region, long jvmAddress);
     public static native int spn_isolated_start(long region, int fd, String host, String library, long timeoutNanos,
                                                 int[] out, byte[] message, int messageSize);
