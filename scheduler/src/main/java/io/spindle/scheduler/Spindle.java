@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -122,6 +123,9 @@ public final class Spindle implements AutoCloseable {
     private final Thread shutdownHook;
     // An isolated pool's child, shared region and its memfd; null, 0, -1 otherwise.
     private final IsolatedChild isolated;
+    /** An isolated pool's translated functions: function object (identity) to the child's address. */
+    private final Map<Object, Long> childCode = new ConcurrentHashMap<>();
+    private static final int CHILD_CODE_KEPT = 4096;
     private final long region;
     private final int regionFd;
     private final long callTaskCode; // spn_call_task where the workers run it
@@ -648,10 +652,26 @@ public final class Spindle implements AutoCloseable {
 
     private long requireFunction(NativeFunction fn) {
         if (fn == null) throw new NullPointerException("native function is null: a task needs code to run");
-        return code(fn.address(), fn.name());
+        return code(fn, fn.address(), fn.name());
     }
 
-    /** Where the workers find the code at {@code jvmAddress}: the same, or the isolated child's copy. */
+    /**
+     * Where the workers find {@code function}'s code, at {@code jvmAddress} here: the same, or
+     * the isolated child's copy. The child's answer is kept per function object (identity: a
+     * function's address never changes, and no child may load a library elsewhere than the
+     * first did), so a round trip costs no dladdr and no realpath.
+     */
+    private long code(Object function, long jvmAddress, String what) {
+        if (isolated == null) return jvmAddress;
+        Long known = childCode.get(function);
+        if (known != null) return known;
+        long child = code(jvmAddress, what);
+        if (childCode.size() >= CHILD_CODE_KEPT) childCode.clear(); // functions made per call: keep the map small
+        childCode.put(function, child);
+        return child;
+    }
+
+    /** {@link #code(Object, long, String)} without the cache: a dladdr, a realpath, a table search. */
     private long code(long jvmAddress, String what) {
         if (isolated == null) return jvmAddress;
         long child;
@@ -669,7 +689,7 @@ public final class Spindle implements AutoCloseable {
     }
 
     private long code(TypedFunction fn) {
-        return code(fn.address(), fn.toString());
+        return code(fn, fn.address(), fn.toString());
     }
 
     /**
