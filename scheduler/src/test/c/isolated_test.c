@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -33,6 +34,39 @@ intptr_t spn_test_crash_abort(void *arg)
 intptr_t spn_test_crash_exit(void *arg)
 {
     exit((int) (intptr_t) arg);
+}
+
+/* SIGBUS as a decoder gets it from a file that shrank under its mapping: a one-page memfd
+ * mapped for two pages, the second touched (past the end of the file). -errno if a call
+ * fails (the filter must allow memfd_create and ftruncate). */
+intptr_t spn_test_crash_bus(void *arg)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    int fd = memfd_create("spn-test-bus", 0);
+    if (fd < 0)
+        return -errno;
+    if (ftruncate(fd, page) != 0)
+        return -errno;
+    volatile char *p = mmap(NULL, 2 * (size_t) page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    p[0] = 1;
+    return p[page]; /* past the end of the file */
+}
+
+/* Takes arg MiB and touches every page, never giving it back: the OOM killer's case in a
+ * memory cgroup smaller than that. Returns what it touched if nothing stopped it. */
+intptr_t spn_test_eat_memory(void *arg)
+{
+    size_t bytes = (size_t) (intptr_t) arg << 20;
+    long page = sysconf(_SC_PAGESIZE);
+    volatile char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    intptr_t touched = 0;
+    for (size_t i = 0; i < bytes; i += (size_t) page, touched++)
+        p[i] = 1;
+    return touched;
 }
 
 /* Never returns by itself: the deadline's case. */

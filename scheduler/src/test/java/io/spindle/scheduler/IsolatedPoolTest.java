@@ -5,15 +5,20 @@ import com.sun.jna.NativeLibrary;
 import io.spindle.runtime.NativeFunction;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 
 import static io.spindle.scheduler.CType.*;
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * An isolated pool (isolated.c): tasks run in a namespaced child process with the same API;
@@ -169,6 +174,106 @@ class IsolatedPoolTest {
             assertEquals(9, killed.signal(), killed.getMessage());
             assertEquals(5, spindle.spawn(RETURN_ARG, 5).join(WAIT));
             assertEquals(4, spindle.restarts(), "a new child after each");
+        }
+    }
+
+    @Test
+    void aBusErrorFailsItsTaskWithTheFaultAddress() throws Exception {
+        boolean arm = System.getProperty("os.arch").equals("aarch64");
+        int memfdCreate = arm ? 279 : 319, ftruncate = arm ? 46 : 77; // <sys/syscall.h>
+        try (Spindle spindle = isolated(1, isolation().allowSystemCalls(memfdCreate, ftruncate))) {
+            TaskCrashedException e = crashOf(spindle.spawn(fn("spn_test_crash_bus"), 0));
+            assertEquals(7, e.signal(), e.getMessage());
+            long address = e.faultAddress().orElseThrow();
+            assertTrue(address != 0 && address % 4096 == 0, "the first byte past the file's page: " + e.getMessage());
+            assertTrue(e.function().orElseThrow().contains("spn_test_crash_bus"), e.getMessage());
+            assertTrue(e.getMessage().contains("SIGBUS"), e.getMessage());
+            assertEquals(2, spindle.spawn(RETURN_ARG, 2).join(WAIT), "the next child runs");
+        }
+    }
+
+    /**
+     * A real OOM kill: the child is moved into a memory cgroup of 64 MiB (made below the
+     * JVM's own) and a task touches 1 GiB. The kernel's OOM killer, not the test, ends it: the
+     * cgroup counts the kill. Needs a writable memory cgroup (root, or a delegated one).
+     */
+    @Test
+    void anOomKillFailsItsTaskAndTheNextChildRuns() throws Exception {
+        MemoryCgroup cgroup = MemoryCgroup.below(ProcessHandle.current().pid(), 64L << 20);
+        assumeTrue(cgroup != null,
+                "skipped: no writable memory cgroup below this JVM's (needs root or a delegated cgroup) to make an OOM kill in");
+        try (Spindle spindle = isolated(1, isolation())) {
+            assertEquals(1, spindle.spawn(RETURN_ARG, 1).join(WAIT));
+            cgroup.add(spindle.childPid());
+            TaskCrashedException e = crashOf(spindle.spawn(fn("spn_test_eat_memory"), 1024));
+            assertEquals(9, e.signal(), e.getMessage());
+            assertTrue(e.getMessage().contains("OOM killer"), e.getMessage());
+            assertTrue(cgroup.oomKills() >= 1, "the kernel's OOM killer killed the child");
+            assertEquals(3, spindle.spawn(RETURN_ARG, 3).join(WAIT), "the next child (outside the cgroup) runs");
+        } finally {
+            cgroup.remove();
+        }
+    }
+
+    /** A memory cgroup of its own for the OOM test: v1 (memory controller) or v2 (unified). */
+    record MemoryCgroup(Path dir, boolean v2) {
+        static MemoryCgroup below(long pid, long limit) {
+            try {
+                Path root = Path.of("/sys/fs/cgroup");
+                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+                    String[] f = line.split(":", 3);
+                    Path parent;
+                    boolean v2;
+                    if (Arrays.asList(f[1].split(",")).contains("memory")) {
+                        parent = root.resolve("memory").resolve(f[2].substring(1));
+                        v2 = false;
+                    } else if (f[0].equals("0") && f[1].isEmpty()
+                            && Files.readString(root.resolve("cgroup.controllers")).contains("memory")) {
+                        parent = root.resolve(f[2].substring(1));
+                        v2 = true;
+                    } else {
+                        continue;
+                    }
+                    Path dir = parent.resolve("spindle-oom-test-" + pid);
+                    Files.createDirectories(dir);
+                    MemoryCgroup cgroup = new MemoryCgroup(dir, v2);
+                    cgroup.write(v2 ? "memory.max" : "memory.limit_in_bytes", Long.toString(limit));
+                    if (v2 && Files.exists(dir.resolve("memory.swap.max"))) cgroup.write("memory.swap.max", "0");
+                    return cgroup;
+                }
+            } catch (IOException | RuntimeException e) {
+                return null; // not there, or not ours to write
+            }
+            return null;
+        }
+
+        void write(String file, String value) throws IOException {
+            Files.writeString(dir.resolve(file), value);
+        }
+
+        void add(long pid) throws IOException {
+            write("cgroup.procs", Long.toString(pid));
+        }
+
+        /** The OOM killer's kills in it (memory.oom_control in v1, memory.events in v2). */
+        long oomKills() throws IOException {
+            for (String line : Files.readAllLines(dir.resolve(v2 ? "memory.events" : "memory.oom_control"))) {
+                if (line.startsWith("oom_kill ")) return Long.parseLong(line.substring(9).trim());
+            }
+            throw new AssertionError("no oom_kill count in " + dir);
+        }
+
+        /** Removes it once its last process has gone (the killed child is reaped by then). */
+        void remove() throws Exception {
+            for (int i = 0; i < 200; i++) {
+                try {
+                    Files.delete(dir);
+                    return;
+                } catch (IOException busy) {
+                    Thread.sleep(10);
+                }
+            }
+            Files.delete(dir);
         }
     }
 
