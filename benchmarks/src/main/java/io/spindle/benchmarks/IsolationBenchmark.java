@@ -53,7 +53,7 @@ public class IsolationBenchmark {
     static final int CHUNK = 64 * 1024;
     static final int BATCH = 10_000;
 
-    @Param({"inProcess", "isolated"})
+    @Param({"spindleInProcess", "spindleIsolated"})
     public String pool;
 
     /** 256 MiB by default; the smoke test makes it small. */
@@ -75,7 +75,7 @@ public class IsolationBenchmark {
         trivial = TaskFunction.trivial.nativeFunction();
         crcTask = NativeFunction.of(BenchNative.LIBRARY, "bench_crc32c_task");
         Spindle.Builder builder = Spindle.builder().workers(TaskFunction.workers()).name("bench-" + pool);
-        if (pool.equals("isolated")) {
+        if (pool.equals("spindleIsolated")) {
             builder.isolated(Isolation.builder().library(BenchNative.LIBRARY).sharedMemory(bufferBytes + (64L << 20)).build());
         }
         spindle = builder.build();

@@ -31,13 +31,13 @@ import java.util.TreeMap;
  *
  * <p>A comparison is one benchmark method at one setting of its parameters, with the
  * alternatives side by side: the values of its {@code runtime} (or {@code alternative},
- * {@code queue}, {@code impl}, {@code binding}) parameter, or, in benchmarks without one,
+ * {@code queue}, {@code impl}, {@code binding}, {@code pool}) parameter, or, in benchmarks without one,
  * its methods. Spindle's row is the first alternative whose name starts with "spindle".
  *
  * <pre>java -cp benchmarks.jar io.spindle.benchmarks.report.Report RESULTS.json [MORE_RESULTS.json...] OUTPUT_DIR</pre>
  */
 public final class Report {
-    static final List<String> ALTERNATIVE_PARAMS = List.of("runtime", "alternative", "queue", "impl", "binding");
+    static final List<String> ALTERNATIVE_PARAMS = List.of("runtime", "alternative", "queue", "impl", "binding", "pool");
 
     /** One JMH result, of one run or the median of several (see {@link #medians}). */
     record Result(String benchmark, String method, String mode, Map<String, String> params,
