@@ -37,6 +37,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "flag_report.h"
+
 #define SAMPLE_EXPORT __attribute__((visibility("default")))
 
 /* Access discipline, as in the rest of Spindle: lv_ = acquire ("volatile") load. */
@@ -512,6 +514,7 @@ SAMPLE_EXPORT int64_t sample_report_size(int kind)
     case 4: return sizeof(struct pid_report);
     case 5: return sizeof(struct container_report);
     case 6: return sizeof(struct settid_counts);
+    case 7: return sizeof(struct flag_report);
     default: return -1;
     }
 }

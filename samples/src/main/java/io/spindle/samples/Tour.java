@@ -1,16 +1,21 @@
 package io.spindle.samples;
 
+import io.spindle.runtime.CloneFlag;
+
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code tour}: a short narrated run of every walkthrough and workload (a minute or less),
- * ending with a table of the workloads' times against the alternatives. Walkthroughs that need
+ * then a table of the workloads' times against the alternatives and one of every clone flag
+ * the walkthroughs start from: shown, or needing a privilege. Walkthroughs that need
  * a privilege this process lacks are skipped with the reason; any claim that does not hold
  * makes the tour exit 1.
  */
@@ -40,17 +45,29 @@ public final class Tour implements Command {
         Command flags = commands.stream().filter(c -> c.name().equals("flags")).findFirst().orElseThrow();
         out.println("$ flags CLONE_THREAD|CLONE_VM     (a combination the kernel refuses)");
         flags.run(List.of("CLONE_THREAD|CLONE_VM"), out);
+        Map<CloneFlag, String> flagShown = new EnumMap<>(CloneFlag.class);
         for (Command c : commands) {
             if (!(c instanceof Walkthrough w)) continue;
             out.println();
             out.println("$ " + w.name() + "     (" + w.summary() + ")");
+            String outcome;
             if (w.needsPrivilege() && !privileged) {
                 out.println("  skipped: needs CAP_SYS_ADMIN (run as root to see it)");
-                continue;
+                outcome = "needs privilege (" + w.name() + ")";
+            } else {
+                int code;
+                try {
+                    code = w.run(List.of(), out);
+                } catch (Exception e) {
+                    out.println("  FAILED: " + e);
+                    code = 1;
+                }
+                if (code == Walkthrough.NEEDS_PRIVILEGE) out.println("  skipped: a privilege is missing (see above)");
+                else if (code != 0) failed.add(w.name());
+                outcome = code == 0 ? "shown by " + w.name() : code == Walkthrough.NEEDS_PRIVILEGE
+                        ? "needs privilege (" + w.name() + ")" : "NOT shown: " + w.name() + " failed";
             }
-            int code = w.run(List.of(), out);
-            if (code == Walkthrough.NEEDS_PRIVILEGE) out.println("  skipped: a privilege is missing (see above)");
-            else if (code != 0) failed.add(w.name());
+            for (CloneFlag f : w.flagsShown()) flagShown.merge(f, outcome, (a, b) -> a.startsWith("shown") ? a : b);
         }
 
         section(out, "2. Real workloads: Spindle vs virtual threads (and a ForkJoinPool) calling C vs one thread");
@@ -77,10 +94,22 @@ public final class Tour implements Command {
             out.printf(columns, t.workload(), t.size(), ms(t.spindle()), ms(t.forkJoinPool()), ms(t.virtualThreads()),
                     ms(t.sequential()), ratio(t.virtualThreads(), t.spindle()), ratio(t.forkJoinPool(), t.spindle()));
         }
+
+        section(out, "4. Every flag of clone(2)'s table in the tutorial Spindle started from, and CLONE_NEWCGROUP");
+        for (CloneFlag f : SEED_FLAGS) {
+            out.printf("  %-22s %s%n", "CLONE_" + f.name(), flagShown.getOrDefault(f, "NOT shown: no walkthrough"));
+        }
         out.printf("%nThe tour took %.1f s.%s%n", (System.nanoTime() - start) / 1e9,
                 failed.isEmpty() ? "" : " Claims that did not hold: " + failed);
         return failed.isEmpty() ? 0 : 1;
     }
+
+    /** The flags of the clone(2) table in the tutorial Spindle started from, in its order, then CLONE_NEWCGROUP. */
+    public static final List<CloneFlag> SEED_FLAGS = List.of(CloneFlag.FILES, CloneFlag.FS, CloneFlag.SIGHAND, CloneFlag.VM,
+            CloneFlag.THREAD, CloneFlag.SYSVSEM, CloneFlag.SETTLS, CloneFlag.PARENT_SETTID, CloneFlag.CHILD_SETTID,
+            CloneFlag.CHILD_CLEARTID, CloneFlag.NEWNS, CloneFlag.NEWIPC, CloneFlag.NEWNET, CloneFlag.NEWPID, CloneFlag.NEWUSER,
+            CloneFlag.NEWUTS, CloneFlag.PARENT, CloneFlag.VFORK, CloneFlag.PTRACE, CloneFlag.UNTRACED, CloneFlag.IO,
+            CloneFlag.NEWCGROUP);
 
     private static void section(PrintStream out, String title) {
         out.println();

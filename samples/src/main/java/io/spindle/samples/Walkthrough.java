@@ -1,5 +1,9 @@
 package io.spindle.samples;
 
+import io.spindle.runtime.CloneFlag;
+
+import java.util.List;
+
 /**
  * A walkthrough command: one behaviour of clone(2), shown on raw clone through Spindle's
  * runtime, printing what happened and why. Its {@code run} returns 0 when the behaviour was
@@ -11,4 +15,7 @@ public interface Walkthrough extends Command {
 
     /** True if this walkthrough needs CAP_SYS_ADMIN (the tour skips it, saying so, without). */
     boolean needsPrivilege();
+
+    /** The flags whose effect this walkthrough shows (the tour's table of flags). */
+    List<CloneFlag> flagsShown();
 }

@@ -66,5 +66,11 @@ class MainTest {
         for (String workload : new String[] {"mandelbrot", "fib", "sort", "hash", "zlib"}) {
             assertTrue(r.out().contains("$ " + workload), workload + " ran: " + r.out());
         }
+        // The table of flags at the end: each one shown, or (without root) needing a privilege.
+        String table = r.out().substring(r.out().indexOf("4. Every flag"));
+        for (io.spindle.runtime.CloneFlag f : Tour.SEED_FLAGS) {
+            String row = table.lines().filter(l -> l.trim().startsWith("CLONE_" + f.name() + " ")).findFirst().orElse("");
+            assertTrue(row.contains("shown by") || row.contains("needs privilege"), "CLONE_" + f + ": '" + row + "'");
+        }
     }
 }

@@ -105,6 +105,11 @@ public final class ContainerWalkthrough implements Walkthrough {
         return false;
     }
 
+    @Override
+    public List<CloneFlag> flagsShown() {
+        return List.of(CloneFlag.NEWNET);
+    }
+
     /** The flags this process uses: {@link #ROOT_FLAGS}, plus CLONE_NEWUSER without CAP_SYS_ADMIN. */
     public static CloneFlags flags() {
         return Privileges.hasSysAdmin() ? ROOT_FLAGS : ROOT_FLAGS.with(CloneFlag.NEWUSER);

@@ -1,5 +1,6 @@
 package io.spindle.samples.walkthroughs;
 
+import io.spindle.runtime.CloneFlag;
 import io.spindle.runtime.NativeFunction;
 import io.spindle.samples.UsageException;
 import io.spindle.samples.Walkthrough;
@@ -73,6 +74,11 @@ public final class IsolatedDecoderWalkthrough implements Walkthrough {
     @Override
     public boolean needsPrivilege() {
         return false; // a user namespace when not root
+    }
+
+    @Override
+    public List<CloneFlag> flagsShown() {
+        return List.of();
     }
 
     /** Writes a record at {@code at}: header then LENGTH bytes 1..LENGTH; returns the task's argument slot. */

@@ -66,6 +66,11 @@ public final class NewNsWalkthrough implements Walkthrough {
         return true;
     }
 
+    @Override
+    public List<CloneFlag> flagsShown() {
+        return List.of(CloneFlag.NEWNS);
+    }
+
     /** @throws CloneException when the kernel refuses the clone (EPERM without CAP_SYS_ADMIN) */
     public Observations observe() throws IOException {
         SamplesNative.checkLayout(SamplesNative.Report.MOUNT, REPORT_SIZE);

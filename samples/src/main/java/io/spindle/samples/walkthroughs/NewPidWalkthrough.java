@@ -48,6 +48,11 @@ public final class NewPidWalkthrough implements Walkthrough {
         return true;
     }
 
+    @Override
+    public List<CloneFlag> flagsShown() {
+        return List.of(CloneFlag.NEWPID);
+    }
+
     /** @throws CloneException when the kernel refuses the clone (EPERM without CAP_SYS_ADMIN) */
     public Observations observe() {
         SamplesNative.checkLayout(SamplesNative.Report.PID, REPORT_SIZE);

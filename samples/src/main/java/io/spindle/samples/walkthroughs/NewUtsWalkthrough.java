@@ -57,6 +57,11 @@ public final class NewUtsWalkthrough implements Walkthrough {
         return true;
     }
 
+    @Override
+    public List<CloneFlag> flagsShown() {
+        return List.of(CloneFlag.NEWUTS);
+    }
+
     /** @throws CloneException when the kernel refuses the clone (EPERM without CAP_SYS_ADMIN) */
     public Observations observe() {
         SamplesNative.checkLayout(SamplesNative.Report.UTS, REPORT_SIZE);

@@ -51,7 +51,7 @@ public final class SamplesNative {
     static native long sample_report_size(int kind);
 
     /** The report blocks of walkthroughs.c, in the order of {@code sample_report_size}. */
-    enum Report { COUNTER, IDS, UTS, MOUNT, PID, CONTAINER, SETTID }
+    enum Report { COUNTER, IDS, UTS, MOUNT, PID, CONTAINER, SETTID, FLAG }
 
     /**
      * Checks that a Java mirror of a report block has the C size (the C file pins the offsets
@@ -64,6 +64,45 @@ public final class SamplesNative {
                     + javaSize + " in its Java mirror: the two are out of step");
         }
     }
+
+    // The flag walkthroughs' helpers (flag_effects.c): the JVM looks at itself, or undoes
+    // what a child shared with it. Each returns 0 or an errno unless it says otherwise.
+
+    static native void sample_set_word(long word, int value);
+
+    static native int sample_fs_restore(String cwd, int umask);
+
+    /** A memfd of this name: its fd, or -errno. */
+    static native int sample_memfd(String name);
+
+    static native int sample_close(int fd);
+
+    /** The calling thread's view of SIGURG: [ignored, blocked here, pending here], each 0 or 1. */
+    static native void sample_signal_view(long[] out);
+
+    static native int sample_signal_save();
+
+    static native int sample_signal_restore();
+
+    /** A private System V semaphore at 0: its id, or -errno. */
+    static native int sample_sem_create();
+
+    /** Its value, or -errno. */
+    static native int sample_sem_value(int id);
+
+    static native int sample_sem_remove(int id);
+
+    /** Reaps a child of the JVM no CloneProcess knows: its wait status, or -errno. */
+    static native int sample_reap(int pid, int timeoutMillis);
+
+    /** The calling thread's I/O priority, or -errno. */
+    static native int sample_ioprio_get();
+
+    static native int sample_ioprio_set(int prio);
+
+    static native void sample_settls_mark(long mark);
+
+    static native int sample_settls_without(long report);
 
     /** Fills {@code counts[0..2]}: misses, still unwritten, already cleared. 0 or an errno. */
     static native int sample_settid_race(int parentSettid, int rounds, long[] counts);

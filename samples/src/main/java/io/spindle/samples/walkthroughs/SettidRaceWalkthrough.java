@@ -1,5 +1,6 @@
 package io.spindle.samples.walkthroughs;
 
+import io.spindle.runtime.CloneFlag;
 import io.spindle.samples.UsageException;
 import io.spindle.samples.Walkthrough;
 
@@ -47,6 +48,11 @@ public final class SettidRaceWalkthrough implements Walkthrough {
     @Override
     public boolean needsPrivilege() {
         return false;
+    }
+
+    @Override
+    public List<CloneFlag> flagsShown() {
+        return List.of(CloneFlag.PARENT_SETTID, CloneFlag.CHILD_SETTID, CloneFlag.CHILD_CLEARTID);
     }
 
     public Observations observe(int rounds) {

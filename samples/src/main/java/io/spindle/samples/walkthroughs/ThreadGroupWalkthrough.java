@@ -2,6 +2,7 @@ package io.spindle.samples.walkthroughs;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import io.spindle.runtime.CloneFlag;
 import io.spindle.runtime.CloneFlags;
 import io.spindle.runtime.NativeThread;
 import io.spindle.samples.UsageException;
@@ -64,6 +65,11 @@ public final class ThreadGroupWalkthrough implements Walkthrough {
     @Override
     public boolean needsPrivilege() {
         return false;
+    }
+
+    @Override
+    public List<CloneFlag> flagsShown() {
+        return List.of(CloneFlag.THREAD);
     }
 
     public Observations observe() {

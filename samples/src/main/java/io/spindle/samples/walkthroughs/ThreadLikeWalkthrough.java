@@ -56,6 +56,11 @@ public final class ThreadLikeWalkthrough implements Walkthrough {
         return false;
     }
 
+    @Override
+    public List<CloneFlag> flagsShown() {
+        return List.of(CloneFlag.VM);
+    }
+
     /** Runs both children and returns what was seen. */
     public Observations observe() {
         SamplesNative.checkLayout(SamplesNative.Report.COUNTER, REPORT_SIZE);
