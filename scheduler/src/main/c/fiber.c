@@ -418,8 +418,10 @@ static size_t signal_stack_mapping; /* a guard page + SIGNAL_STACK */
 void spn_fiber_overflow(struct spn_fiber *f)
 {
     struct spn_worker *w = f->owner;
-    if (w->signal_stack) /* the green stack is nearly gone: report from the worker's other one */
-        spn_call_on_stack((char *) w->signal_stack + signal_stack_mapping, report_red_zone, f);
+    if (w->signal_stack) { /* the green stack is nearly gone: report from the worker's other one */
+        size_t mapping = __atomic_load_n(&signal_stack_mapping, __ATOMIC_RELAXED);
+        spn_call_on_stack((char *) w->signal_stack + mapping, report_red_zone, f);
+    }
     report_red_zone(f);
 }
 
@@ -539,7 +541,7 @@ static void install_fault_handler(void)
  * without a report, as before. */
 static void give_signal_stack(struct spn_worker *w, size_t page)
 {
-    signal_stack_mapping = page + SIGNAL_STACK;
+    __atomic_store_n(&signal_stack_mapping, page + SIGNAL_STACK, __ATOMIC_RELAXED); /* every worker stores the same */
     char *base = mmap(NULL, page + SIGNAL_STACK, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (base == MAP_FAILED)

@@ -38,8 +38,10 @@ int spn_deque_push(struct spn_deque *d, struct spn_task *t)
     if (b - top >= SPN_DEQUE_CAPACITY)
         return 0;
     __atomic_store_n(&d->slots[b & (SPN_DEQUE_CAPACITY - 1)], t, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE); /* the task's fields before the new bottom */
-    __atomic_store_n(&d->bottom, b + 1, __ATOMIC_RELAXED);
+    /* Release: the slot and the task's fields before the new bottom, for a thief's acquire of
+     * bottom (a store-release rather than the paper's fence and relaxed store: the same
+     * order, and one ThreadSanitizer can follow). */
+    __atomic_store_n(&d->bottom, b + 1, __ATOMIC_RELEASE);
     return 1;
 }
 
@@ -84,8 +86,7 @@ struct spn_task *spn_deque_steal(struct spn_deque *d, int *lost_race)
         *lost_race = 1; /* another thief, or the owner's last pop */
         return NULL;
     }
-    __atomic_thread_fence(__ATOMIC_ACQUIRE); /* pairs with the push's release: the task's fields */
-    return t;
+    return t; /* its fields: ordered by the acquire of bottom above, which read the push's release */
 }
 
 /* The owner's pop and a thief's steal for an isolated pool: the task is named in the
@@ -278,8 +279,8 @@ static int split_chunk(struct spn_worker *w, struct spn_task *t, int64_t from)
     rest->group_slot = (int32_t) from;
     rest->waiters = 0;
     rest->fiber = 0;
-    rest->refs = 0; /* a chunk has no handle: nothing ever joins it */
-    rest->state = SPN_TASK_QUEUED;
+    spn_task_set_owners(rest, spn_task_gen(rest), 0); /* a chunk has no handle: nothing ever joins it */
+    spn_task_set_state(rest, SPN_TASK_QUEUED);
     spn_hold(w, rest); /* in no queue yet: its rows are in neither chunk for a moment */
     t->group_end = from; /* only this green thread reads it (and the JVM after a crash) */
     if (!spn_deque_push(&w->deque, rest)) {
@@ -389,7 +390,8 @@ static void switch_to(struct spn_worker *w, struct spn_fiber *f)
      * to the loop is whichever is current now. */
     f = w->current;
     w->current = NULL;
-    if (f->state == SPN_FIBER_FINISHED) {
+    /* Atomic: a fiber that parked in spn_join may be made READY by another worker already. */
+    if (__atomic_load_n(&f->state, __ATOMIC_RELAXED) == SPN_FIBER_FINISHED) {
         w->live_fibers--;
         spn_fiber_put(w, f);
     }
@@ -466,8 +468,8 @@ static int spawn(struct spn_worker *w, spn_task_fn fn, void *arg, spn_task_t **o
     t->group = 0;
     t->waiters = 0;
     t->fiber = 0;
-    t->refs = SPN_REF_RUN | SPN_REF_HANDLE;
-    t->state = SPN_TASK_QUEUED;
+    spn_task_set_owners(t, spn_task_gen(t), SPN_REF_RUN | SPN_REF_HANDLE);
+    spn_task_set_state(t, SPN_TASK_QUEUED);
     spn_hold(w, t); /* in no queue yet */
     *out = spn_handle_of(t);
     if (!spn_deque_push(&w->deque, t)) {
@@ -521,8 +523,8 @@ static int join(struct spn_worker *w, spn_task_t *handle, intptr_t *result)
                 count_task_run(w);
                 if (result)
                     *result = r;
-                t->state = SPN_TASK_DONE;
-                t->refs = 0;
+                spn_task_set_state(t, SPN_TASK_DONE);
+                spn_task_set_owners(t, spn_task_gen(t), 0);
                 spn_task_free(w, t);
                 return SPN_OK;
             }

@@ -53,7 +53,6 @@ int spn_sched_create_isolated(struct spn_region *region, int nworkers, int64_t r
 int64_t spn_isolated_recover(struct spn_sched *s, int64_t crash_number);
 int spn_isolated_overdue(struct spn_sched *s, int64_t deadline_ns);
 int64_t spn_isolated_fail_queued(struct spn_sched *s, int64_t crash_number);
-SPN_EXPORT intptr_t spn_worker_main(void *arg);
 SPN_EXPORT void spn_fiber_use_tcb_layout(const int64_t *layout);
 extern __thread struct spn_worker *spn_current_worker;
 

@@ -51,6 +51,29 @@
  * Joins use the same discipline on each task's state word: the joiner sets a waiter bit
  * with a cas and sleeps on the word; the worker exchanges in DONE and wakes only if the old
  * value had the bit. A join of a finished task is a load.
+ *
+ * UNDER C11, NOT ONLY x86 (checked for AArch64, whose loads and stores reorder freely):
+ *   - Every word another thread may touch at the same time is accessed with __atomic_*; a
+ *     descriptor's owners and state included (worker.h: spn_task_set_owners), where a stale
+ *     handle is the other thread. Plain accesses are to memory one thread owns for the time.
+ *   - Publication is release/acquire: the ring's slot sequence (ring.h), the deque's
+ *     release fence before bottom and the thief's acquire of bottom (green.c, as in Le et
+ *     al., "Correct and efficient work-stealing for weak memory models"), the pool's cas.
+ *   - Each store-then-load pair (the parking dance above, the join's waiter bit, the space
+ *     waiters) has a seq-cst fence or seq-cst read-modify-writes on both sides: x86 reorders
+ *     a store with a later load too, so nothing here leaned on x86 for those.
+ *   - A batch's last chunk reads the others' results after the seq-cst decrement of
+ *     remaining: every decrement is a read-modify-write, so each earlier chunk's release
+ *     reaches the last one (a release sequence).
+ *   - The pool is a tagged Treiber stack: pool_pop reads the head's next_free (atomically)
+ *     even if another thread popped that descriptor meanwhile; the tag makes its cas fail.
+ *     next_free shares its bytes with result (a union), which the descriptor's new owner
+ *     writes plainly: C11 counts that overlap as a race, as it does in every such stack; the
+ *     value read is never used.
+ *   - One deliberate gap: a green thread's spawn reads nparked after its deque push without
+ *     a full fence (a fence per spawn costs fork-join a third of its speed). A wake-up it
+ *     misses that way is not lost: the watcher, a parked worker that sleeps with a timeout
+ *     while others are parked, looks at the deques every SPN_WATCH_NS.
  */
 #define _GNU_SOURCE
 #include "spindle_sched.h"
@@ -283,6 +306,11 @@ static void pool_push_chain(struct spn_sched *s, struct spn_task *first, struct 
     }
 }
 
+static void pool_push_one(struct spn_sched *s, struct spn_task *t)
+{
+    pool_push_chain(s, t, t); /* which links t to the old head */
+}
+
 /* Adds a chunk of descriptors when the pool is empty. Java (spawn) and workers (spn_spawn)
  * both call it; the mutex makes one of them do it. Returns 0 at the limit or on ENOMEM. */
 static pthread_mutex_t pool_grow_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -391,15 +419,15 @@ struct spn_task *spn_task_alloc(struct spn_worker *w)
     } else if ((t = pool_pop(w->sched)) == NULL) {
         return NULL;
     }
-    /* Ours alone now: a plain store. A stale handle's cas expects refs > 0 and its own gen,
-     * so it cannot match a descriptor in between lives (refs 0) or in its next life. */
-    t->gen++;
+    /* Ours alone now (refs 0, between lives). A stale handle's cas expects refs > 0 and its
+     * own gen, so it cannot match a descriptor in between lives or in its next life. */
+    spn_task_set_owners(t, spn_task_gen(t) + 1, 0);
     return t;
 }
 
 spn_task_t *spn_handle_of(struct spn_task *t)
 {
-    return (spn_task_t *) (uintptr_t) ((uint64_t) t->gen << 32 | (uint32_t) (t->index + 1));
+    return (spn_task_t *) (uintptr_t) ((uint64_t) spn_task_gen(t) << 32 | (uint32_t) (t->index + 1));
 }
 
 struct spn_task *spn_task_of_handle(struct spn_sched *s, spn_task_t *handle, uint32_t *gen)
@@ -428,7 +456,9 @@ void spn_task_free(struct spn_worker *w, struct spn_task *t)
     int spilled = 1;
     while (last->arg) {
         struct spn_task *next = (struct spn_task *) last->arg;
-        last->next_free = next->index + 1;
+        /* Atomic: a pop that read this descriptor as the pool's head before it left the pool
+         * may read next_free now; its tagged cas fails, but the read must not race. */
+        __atomic_store_n(&last->next_free, next->index + 1, __ATOMIC_RELAXED);
         last = next;
         spilled++;
     }
@@ -493,7 +523,7 @@ static void wake_claimed(struct spn_worker *w)
 void spn_ready(struct spn_sched *s, struct spn_fiber *f)
 {
     struct spn_worker *owner = f->owner;
-    f->state = SPN_FIBER_READY;
+    __atomic_store_n(&f->state, SPN_FIBER_READY, __ATOMIC_RELAXED); /* its owner may be reading it */
     spn_mpsc_push(&owner->ready, f);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (claim(owner)) {
@@ -518,8 +548,8 @@ void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int3
             int32_t no = 0; /* a crash elsewhere in the batch (SPN_GROUP_CRASHED) stays the word */
             __atomic_compare_exchange_n(&g->cancelled, &no, 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
         }
-        t->state = final_state;
-        t->refs = 0;
+        spn_task_set_state(t, final_state);
+        spn_task_set_owners(t, spn_task_gen(t), 0);
         spn_task_free(w, t);
         if (xadd(&g->remaining, -members) == members) {
             /* The last task of the batch (the count is seq-cst, so every result is visible).
@@ -849,6 +879,38 @@ SPN_EXPORT void spn_space_wake_all(struct spn_sched *s)
     wake_space_waiters(s);
 }
 
+/* Queues fn(arg) from native code outside the workers, with no handle (Spindle.execute's C
+ * twin): the worker that runs it recycles the descriptor. 0; EAGAIN when the ring is full;
+ * ENOMEM when no descriptor is left; ESHUTDOWN once the ring is closed. */
+SPN_EXPORT int spn_sched_execute(struct spn_sched *s, spn_task_fn fn, void *arg)
+{
+    struct spn_ring *ring = (struct spn_ring *) s->submit;
+    if (!fn)
+        return EINVAL;
+    if (__atomic_load_n(&ring->producer_index, __ATOMIC_ACQUIRE) & SPN_RING_CLOSED)
+        return ESHUTDOWN;
+    struct spn_task *t = pool_pop(s);
+    if (!t)
+        return ENOMEM;
+    t->fn = (int64_t) fn;
+    t->arg = (int64_t) arg;
+    t->result = 0;
+    t->group = 0;
+    t->waiters = 0;
+    t->fiber = 0;
+    spn_task_set_owners(t, spn_task_gen(t) + 1, SPN_REF_RUN);
+    spn_task_set_state(t, SPN_TASK_QUEUED);
+    if (!ring_offer(ring, (int64_t) t)) { /* full or closed: nothing saw it */
+        spn_task_set_owners(t, spn_task_gen(t), 0);
+        spn_task_set_state(t, SPN_TASK_FREE);
+        pool_push_one(s, t);
+        return __atomic_load_n(&ring->producer_index, __ATOMIC_ACQUIRE) & SPN_RING_CLOSED ? ESHUTDOWN : EAGAIN;
+    }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the submitter's StoreLoad of THE RULE */
+    spn_wakep(s);
+    return 0;
+}
+
 /* A Java submitter saw a sleeper and no spinner, and took nspinning from 0 to 1. */
 SPN_EXPORT void spn_sched_wake_one(struct spn_sched *s)
 {
@@ -1132,12 +1194,6 @@ SPN_EXPORT void spn_group_destroy(struct spn_sched *s, struct spn_group *g) { me
  * (spn_spawn, spn_retain), the workers' descriptor caches; and the workers' state is reset.
  * Returns the number of tasks and batch chunks that crashed.
  */
-static void pool_push_one(struct spn_sched *s, struct spn_task *t)
-{
-    t->next_free = 0;
-    pool_push_chain(s, t, t);
-}
-
 static int crash_task(struct spn_sched *s, struct spn_task *t, int64_t crash_number)
 {
     if ((__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) & SPN_TASK_STATE_MASK) != SPN_TASK_QUEUED)
@@ -1149,8 +1205,8 @@ static int crash_task(struct spn_sched *s, struct spn_task *t, int64_t crash_num
             return 0; /* not a chunk of this group any more: a stale entry */
         memset(spn_group_skipped(g) + t->group_slot, 1, (size_t) members);
         __atomic_store_n(&g->cancelled, SPN_GROUP_CRASHED, __ATOMIC_RELAXED);
-        t->state = SPN_TASK_CRASHED;
-        t->refs = 0;
+        spn_task_set_state(t, SPN_TASK_CRASHED);
+        spn_task_set_owners(t, spn_task_gen(t), 0);
         pool_push_one(s, t);
         if (xadd(&g->remaining, -members) == members)
             finish_word(s, &g->state, SPN_TASK_CRASHED, (int64_t) g | 1);

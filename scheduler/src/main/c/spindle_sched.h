@@ -427,5 +427,21 @@ _Static_assert(SPN_POOL_CALL_ROWS == SPN_POOL_CHUNK * sizeof(struct spn_task)
                    && SPN_POOL_CHUNK_BYTES == SPN_POOL_CALL_ROWS + SPN_POOL_CHUNK * sizeof(struct spn_call),
                "a pool chunk: its descriptors, then a call row each");
 
+/* ---------------------------------------------------------------------------------------
+ * Driving the scheduler from C, with no JVM: what an isolated pool's child does (isolated.c)
+ * and the native self-test (scheduler/src/test/selftest) does. Java calls the same entry
+ * points through JNA (SchedNative). Workers may be any threads (pthreads here) that call
+ * spn_worker_main with their own stats block. */
+int spn_sched_create(int nworkers, int64_t ring_capacity, int64_t spin_ns, int64_t green_stack_size,
+                     struct spn_sched **out);
+struct spn_worker_stats *spn_sched_worker(struct spn_sched *s, int index);
+intptr_t spn_worker_main(void *stats);
+int spn_sched_execute(struct spn_sched *s, intptr_t (*fn)(void *), void *arg);
+void spn_sched_shutdown(struct spn_sched *s, int mode);
+void spn_sched_destroy(struct spn_sched *s);
+intptr_t spn_call_task(struct spn_call *row);
+struct spn_ring *spn_ring_create(int64_t capacity);
+void spn_ring_destroy(struct spn_ring *r);
+
 #endif /* !__ASSEMBLER__ */
 #endif /* SPINDLE_SCHED_H */

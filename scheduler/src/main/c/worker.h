@@ -203,6 +203,27 @@ static inline void spn_fp_env_reset(void)
     spn_fp_env_set(SPN_FP_ENV_DEFAULT);
 }
 
+/* A descriptor's shared words are only ever accessed atomically. A stale or misused handle
+ * may read or cas owners, and read state, from another thread at any moment, and in C11 a
+ * plain store racing with that is undefined (x86 forgives it; the language, and a weaker
+ * machine, do not). Relaxed is enough for these stores: the queue, the deque or the word that
+ * hands the descriptor on orders everything else. owners is one 64-bit word: never half of
+ * it (gen or refs alone), as the handles' cas takes it whole. */
+static inline uint32_t spn_task_gen(struct spn_task *t)
+{
+    return (uint32_t) (__atomic_load_n(&t->owners, __ATOMIC_RELAXED) >> 32);
+}
+
+static inline void spn_task_set_owners(struct spn_task *t, uint32_t gen, uint32_t refs)
+{
+    __atomic_store_n(&t->owners, (uint64_t) gen << 32 | refs, __ATOMIC_RELAXED);
+}
+
+static inline void spn_task_set_state(struct spn_task *t, int32_t state)
+{
+    __atomic_store_n(&t->state, state, __ATOMIC_RELAXED);
+}
+
 /* sched.c, for green.c */
 void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int32_t final_state);
 /* Whether owners (a descriptor's gen << 32 | refs) holds, in life gen, a handle reference

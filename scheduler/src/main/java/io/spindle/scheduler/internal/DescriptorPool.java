@@ -96,7 +96,9 @@ public final class DescriptorPool {
         ByteBuffer chunk = chunk(index);
         int offset = offset(index);
         int gen = (int) INTS.get(chunk, offset + TASK_GEN) + 1;
-        LONGS.set(chunk, offset + TASK_OWNERS, (long) gen << 32 | (refs & 0xffffffffL));
+        // Opaque: one atomic 64-bit store (a plain one may tear, and a stale handle may read
+        // the word at any time); the ring's release store still orders it.
+        LONGS.setOpaque(chunk, offset + TASK_OWNERS, (long) gen << 32 | (refs & 0xffffffffL));
         return gen;
     }
 
@@ -158,7 +160,8 @@ public final class DescriptorPool {
     public void discard(int index) {
         ByteBuffer chunk = chunk(index);
         int offset = offset(index);
-        INTS.set(chunk, offset + TASK_REFS, 0); // its life ends unseen: no handle may name it
+        // Its life ends unseen: no handle may name it. The whole owners word, as everywhere.
+        LONGS.setOpaque(chunk, offset + TASK_OWNERS, (long) (int) INTS.get(chunk, offset + TASK_GEN) << 32);
         push(chunk, offset, index);
     }
 
