@@ -2,7 +2,8 @@
  * spindle_runtime.h: Spindle's raw clone(2) threads and processes.
  *
  * This is the runtime library's C interface. Java reaches it through JNA direct mapping
- * (io.spindle.runtime.internal.RuntimeNative); the scheduler's C code links against it.
+ * (io.spindle.runtime.internal.RuntimeNative). The scheduler's C code does not link against
+ * it: what it needs of glibc's layout (spn_tcb_layout) reaches it through Java.
  * Every function that can fail returns 0 or a positive errno value; nothing here throws
  * or prints. Input validation (flags, sizes, null functions) happens in Java before a
  * call gets here, so these checks are the last line of defence, not the first.

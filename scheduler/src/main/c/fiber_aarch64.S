@@ -5,8 +5,8 @@
  *
  * Saves the callee-saved registers (x19-x28, the frame pointer x29, the link register x30,
  * the low halves d8-d15 of v8-v15) and FPCR on the current stack, stores sp in *save_sp,
- * loads load_sp and restores the same. Written for and assembled with a cross compiler;
- * not run on this project's x86-64 machines.
+ * loads load_sp and restores the same. Built with Debian's cross compiler and run under
+ * qemu-user by NativeSelfTest (scheduler/src/test/selftest).
  *
  * A suspended stack, from load_sp upwards (176 bytes, 16-byte aligned):
  *

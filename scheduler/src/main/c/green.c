@@ -459,6 +459,10 @@ static int spawn(struct spn_worker *w, spn_task_fn fn, void *arg, spn_task_t **o
         return SPN_E_INVALID;
     spn_fiber_check_stack_fast(w->current);
     struct spn_sched *s = w->sched;
+    /* shutdownNow() would cancel the child before it starts: refuse it now. close() drains:
+     * a running task's children are part of the work it accepted. */
+    if (__atomic_load_n(&s->shutdown, __ATOMIC_ACQUIRE) == SPN_CANCEL)
+        return SPN_E_CLOSING;
     struct spn_task *t = spn_task_alloc(w);
     if (!t)
         return SPN_E_NO_MEMORY;
@@ -566,6 +570,7 @@ static int decode_on_worker(spn_task_t *handle, struct spn_worker **w, struct sp
     int r = on_worker(w);
     if (r != SPN_OK)
         return r;
+    spn_fiber_check_stack_fast((*w)->current); /* as every call into spindle.h does */
     *t = spn_task_of_handle((*w)->sched, handle, gen);
     return *t ? SPN_OK : SPN_E_INVALID;
 }
@@ -639,7 +644,10 @@ int spn_worker_id(void)
 spn_task_t *spn_current(void)
 {
     struct spn_worker *w = spn_current_worker;
-    return w && w->current ? spn_handle_of(w->current->task) : NULL;
+    if (!w || !w->current)
+        return NULL;
+    spn_fiber_check_stack_fast(w->current);
+    return spn_handle_of(w->current->task);
 }
 
 const char *spn_result_name(int result)

@@ -74,8 +74,8 @@ static void copy_text(char *to, size_t size, const char *from)
 
 /* out: the region, the scheduler in it, the memfd. */
 SPN_EXPORT int spn_isolated_create(int64_t region_bytes, int nworkers, int64_t ring_capacity, int64_t spin_ns,
-                                   int64_t green_stack_size, int64_t deadline_ns, const int64_t *tcb_layout,
-                                   int seccomp, int64_t *out)
+                                   int64_t green_stack_size, int64_t worker_stack_size, int64_t deadline_ns,
+                                   const int64_t *tcb_layout, int seccomp, int64_t *out)
 {
     struct spn_region *r;
     int fd;
@@ -91,6 +91,7 @@ SPN_EXPORT int spn_isolated_create(int64_t region_bytes, int nworkers, int64_t r
     memcpy(iso->tcb_layout, tcb_layout, sizeof iso->tcb_layout);
     iso->seccomp = seccomp;
     iso->green_stack_size = green_stack_size;
+    iso->worker_stack_size = worker_stack_size;
     iso->guard_budget = spn_default_guard_budget();
     r->isolation = (int64_t) iso;
     struct spn_sched *s;
@@ -210,6 +211,17 @@ static void format_id_map(char *out, unsigned id)
 static int child_entry(void *p)
 {
     struct child_start *c = p;
+    /* Born with the asynchronous signals blocked (spn_isolated_start): give every signal its
+     * default action before letting any in, so that none runs one of the JVM's handlers in
+     * this copy of its memory, which is not a JVM. spindle-host then starts with an empty
+     * mask, as a fresh program does. */
+    for (int sig = 1; sig < _NSIG; sig++) {
+        struct sigaction now;
+        if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &now) == 0 && now.sa_handler != SIG_DFL) {
+            struct sigaction dfl = {.sa_handler = SIG_DFL};
+            sigaction(sig, &dfl, NULL);
+        }
+    }
     /* The child dies with the JVM. (A JVM that died between the clone and this call would
      * go unnoticed: getppid() is 0 for pid 1 of a new PID namespace, so the usual check
      * cannot be made. The JVM would have to die in those microseconds.) */
@@ -254,6 +266,9 @@ static int child_entry(void *p)
         close(devnull);
     }
     char *const env[] = {NULL};
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     execve(c->host, c->argv, env);
     child_fail(c, errno, "execve of spindle-host");
     return 127;
@@ -296,8 +311,17 @@ SPN_EXPORT int spn_isolated_start(struct spn_region *r, int region_fd, const cha
         return err;
     }
     int pidfd = -1;
+    /* Asynchronous signals blocked until the child has reset its handlers; synchronous
+     * faults never (a fault with its signal blocked kills the process without a word). */
+    sigset_t async, old_mask;
+    sigfillset(&async);
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+        sigdelset(&async, faults[i]);
+    pthread_sigmask(SIG_BLOCK, &async, &old_mask);
     pid_t pid = clone(child_entry, stack + stack_size, flags, &c, &pidfd);
     int err = pid < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     munmap(stack, stack_size);
     close(pipe_fds[1]);
     if (err) {
@@ -650,11 +674,16 @@ SPN_EXPORT int spn_isolated_child_main(int argc, char **argv)
     __atomic_store_n(&iso->ready, 1, __ATOMIC_SEQ_CST);
     syscall(SYS_futex, &iso->ready, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
     pthread_t threads[s->nworkers];
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (iso->worker_stack_size > 0)
+        pthread_attr_setstacksize(&attr, (size_t) iso->worker_stack_size); /* workerStackSize, as in-process */
     int started = 0;
     for (; started < s->nworkers; started++) {
-        if (pthread_create(&threads[started], NULL, worker_thread, &s->stats[started]) != 0)
+        if (pthread_create(&threads[started], &attr, worker_thread, &s->stats[started]) != 0)
             _exit(7); /* a crash to the JVM, with no record: it starts another child */
     }
+    pthread_attr_destroy(&attr);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     return 0;

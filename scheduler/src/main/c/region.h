@@ -44,6 +44,7 @@ struct spn_isolation {
     char message[256];
     int64_t tcb_layout[4];  /* the JVM's glibc layout, for the child's green threads */
     int64_t green_stack_size;
+    int64_t worker_stack_size; /* Spindle.builder().workerStackSize: the child's worker threads */
     int64_t guard_budget;   /* green stacks that may get a guard page (sched.c) */
     int32_t library_count;
     int32_t seccomp;        /* 1: the child installs its system call filter */

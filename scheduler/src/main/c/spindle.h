@@ -100,7 +100,8 @@ typedef enum spn_result {
     SPN_E_CANCELLED = 4,     /* the joined task was cancelled by shutdownNow() before it started */
     SPN_E_NO_STACK = 5,      /* the joined task could not start: no stack could be mapped
                                 (vm.max_map_count or memory exhausted) */
-    SPN_E_CLOSING = 6,       /* the runtime is shutting down: no new task is accepted */
+    SPN_E_CLOSING = 6,       /* spn_spawn after shutdownNow() began: no new task is accepted
+                                (close() still lets running tasks spawn: it drains their children) */
 } spn_result;
 
 /* Starts fn(arg) as a new green thread; *out receives its handle. The child first goes to

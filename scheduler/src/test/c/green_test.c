@@ -107,6 +107,22 @@ intptr_t spn_test_gate(void *arg)
     return 42;
 }
 
+static intptr_t return_seven(void *arg) { return 7; }
+
+/* Yields until Java sets *flag, then spawns a child: what spn_spawn returns (SPN_E_CLOSING once
+ * shutdownNow() began), after joining the child if it was accepted. */
+intptr_t spn_test_spawn_after_gate(void *arg)
+{
+    int64_t *flag = arg;
+    while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+        spn_yield();
+    spn_task_t *child;
+    int r = spn_spawn(return_seven, NULL, &child);
+    if (r == SPN_OK)
+        spn_join(child, NULL);
+    return r;
+}
+
 struct gate_waiters {
     spn_task_t *gate;  /* Java keeps its own handle until every waiter is done */
     int64_t parked;    /* waiters that reached their join */

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -18,6 +19,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "spindle.h"
 
 /* Reads the address arg (0x10 in the test): a fault there. */
 intptr_t spn_test_crash_segv(void *arg)
@@ -139,4 +142,23 @@ intptr_t spn_test_connect_loopback(void *arg)
     int rc = connect(fd, (struct sockaddr *) &to, sizeof to) == 0 ? 0 : -errno;
     close(fd);
     return rc;
+}
+
+static intptr_t stack_size_here(void *arg)
+{
+    pthread_attr_t attr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstacksize(&attr, &size);
+        pthread_attr_destroy(&attr);
+    }
+    return (intptr_t) size;
+}
+
+/* The stack size of the worker running the task (its own stack, not the green thread's):
+ * Spindle.builder().workerStackSize, in the child as in the JVM. -1 off a worker. */
+intptr_t spn_test_worker_stack_size(void *arg)
+{
+    intptr_t size;
+    return spn_call_on_worker_stack(stack_size_here, NULL, &size) == SPN_OK ? size : -1;
 }

@@ -4,7 +4,10 @@ import io.spindle.runtime.internal.NativeLoader;
 import io.spindle.scheduler.TaskCrashedException.Crash;
 import io.spindle.scheduler.internal.SchedNative;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -89,6 +92,30 @@ final class IsolatedChild {
     /** The code at {@code jvmAddress} in the JVM's copy of a library, at the child's address; 0 if none. */
     long childAddress(long jvmAddress) {
         return SchedNative.spn_isolated_child_address(region, jvmAddress);
+    }
+
+    /**
+     * The ids, in this JVM's PID namespace, of the child's threads whose ids in the child's own
+     * namespace are {@code inside} (0 where none matches). NSpid in /proc lists both.
+     */
+    int[] tidsOutside(int[] inside) {
+        int[] outside = new int[inside.length];
+        Path tasks = Path.of("/proc/" + pid + "/task");
+        try (var threads = Files.list(tasks)) {
+            for (Path thread : (Iterable<Path>) threads::iterator) {
+                for (String line : Files.readAllLines(thread.resolve("status"))) {
+                    if (!line.startsWith("NSpid:")) continue;
+                    String[] ids = line.substring(6).trim().split("\\s+");
+                    int own = Integer.parseInt(ids[ids.length - 1]);
+                    for (int i = 0; i < inside.length; i++) {
+                        if (inside[i] != 0 && inside[i] == own) outside[i] = Integer.parseInt(ids[0]);
+                    }
+                }
+            }
+        } catch (IOException | UncheckedIOException gone) {
+            // the child died meanwhile: what was found stands, the rest is 0
+        }
+        return outside;
     }
 
     Crash crash(long number) {

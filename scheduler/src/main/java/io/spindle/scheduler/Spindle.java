@@ -169,9 +169,9 @@ public final class Spindle implements AutoCloseable {
             long[] tcbLayout = new long[4];
             if (RuntimeNative.spn_tcb_layout(tcbLayout) != 0) throw new IllegalStateException("glibc's TCB layout is unknown");
             long[] made = new long[3];
+            long deadline = isolation.taskDeadline == null ? 0 : isolation.taskDeadline.toNanos();
             err = SchedNative.spn_isolated_create(isolation.sharedMemory, workerCount, ringCapacity, spin.toNanos(),
-                    b.greenStackSize, isolation.taskDeadline == null ? 0 : isolation.taskDeadline.toNanos(), tcbLayout,
-                    isolation.systemCallFilter ? 1 : 0, made);
+                    b.greenStackSize, b.workerStackSize, deadline, tcbLayout, isolation.systemCallFilter ? 1 : 0, made);
             if (err == 0) {
                 regionOut = made[0];
                 out[0] = made[1];
@@ -1019,9 +1019,24 @@ public final class Spindle implements AutoCloseable {
         return new SpindleStats(list, submissions.offered() + batchTasksBeyondChunks.sum(), pool.capacity());
     }
 
-    /** The workers' kernel thread ids (for /proc inspection). */
+    /**
+     * The workers' kernel thread ids as this JVM sees them (for /proc inspection). An isolated
+     * pool's workers are threads of its child ({@link #childPid()}): their ids in the JVM's
+     * PID namespace, or 0 for one not started (or a child not running).
+     */
     public int[] workerTids() {
         int[] tids = new int[workerCount];
+        if (isolated != null) {
+            if (!enter()) return tids;
+            try {
+                for (int i = 0; i < workerCount; i++) {
+                    tids[i] = (int) (long) LONGS.getVolatile(control, SCHED_STATS + i * STATS_SIZE + STATS_TID);
+                }
+            } finally {
+                exit();
+            }
+            return isolated.tidsOutside(tids);
+        }
         for (int i = 0; i < workerCount; i++) tids[i] = workers[i].tid();
         return tids;
     }

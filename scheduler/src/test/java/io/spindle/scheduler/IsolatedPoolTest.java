@@ -63,6 +63,23 @@ class IsolatedPoolTest {
     }
 
     @Test
+    void theWorkersAreThreadsOfTheChildWithTheStackSizeAsked() throws Exception {
+        long stack = 512 * 1024;
+        try (Spindle spindle = Spindle.builder().workers(2).workerStackSize(stack).isolated(isolation().build()).build()) {
+            assertEquals(1, spindle.spawn(RETURN_ARG, 1).join(WAIT));
+            long size = spindle.spawn(fn("spn_test_worker_stack_size"), 0).join(WAIT);
+            assertTrue(size >= stack && size < stack + 64 * 1024, "the worker's own stack: " + size);
+            int[] tids = spindle.workerTids();
+            assertEquals(2, tids.length);
+            for (int tid : tids) {
+                assertTrue(Files.isDirectory(Path.of("/proc/" + spindle.childPid() + "/task/" + tid)),
+                        "worker " + tid + " is a thread of the child " + spindle.childPid() + ": " + Arrays.toString(tids));
+            }
+            assertNotEquals(tids[0], tids[1]);
+        }
+    }
+
+    @Test
     void aSystemCallThePoolAllowsPassesTheFilter() throws Exception {
         int socket = System.getProperty("os.arch").equals("aarch64") ? 198 : 41; // <sys/syscall.h>
         try (Spindle spindle = isolated(1, isolation().allowSystemCalls(socket))) {

@@ -175,6 +175,21 @@ class SpindleTest {
     }
 
     @Test
+    void aRunningTaskCannotSpawnOnceShutdownNowBegan() throws Exception {
+        Memory flag = SchedTestLib.zeroed(8);
+        Spindle spindle = Spindle.builder().workers(1).build();
+        Task spawner = spindle.spawn(SchedTestLib.fn("spn_test_spawn_after_gate"), Pointer.nativeValue(flag));
+        while (spindle.submissions.size() > 0) Thread.onSpinWait(); // the worker took it
+        CompletableFuture<Long> count = new CompletableFuture<>();
+        Thread.ofPlatform().start(() -> count.complete(spindle.shutdownNow()));
+        Pointer control = new Pointer(spindle.sched);
+        while (control.getInt(Layout.SCHED_SHUTDOWN) != Layout.SHUTDOWN_CANCEL) Thread.onSpinWait();
+        flag.setLong(0, 1);
+        assertEquals(6, spawner.join(), "SPN_E_CLOSING: refused, not queued to be cancelled");
+        assertEquals(0, count.get(30, TimeUnit.SECONDS), "nothing was cancelled");
+    }
+
+    @Test
     void shutdownNowCancelsWhatHasNotStarted() throws Exception {
         Memory gate = SchedTestLib.zeroed(8);
         Spindle spindle = Spindle.builder().workers(1).build();

@@ -48,8 +48,8 @@ public final class SchedNative {
 
     // Isolated pools (isolated.c).
     public static native int spn_isolated_create(long regionBytes, int workers, long ringCapacity, long spinNanos,
-                                                 long greenStackSize, long deadlineNanos, long[] tcbLayout, int seccomp,
-                                                 long[] out);
+                                                 long greenStackSize, long workerStackSize, long deadlineNanos,
+                                                 long[] tcbLayout, int seccomp, long[] out);
     public static native void spn_isolated_destroy(long region, int fd);
     public static native int spn_isolated_add_library(long region, String path);
     public static native int spn_isolated_allow_calls(long region, int[] calls, int count);
