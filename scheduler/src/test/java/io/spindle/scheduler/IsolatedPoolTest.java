@@ -70,6 +70,11 @@ class IsolatedPoolTest {
             long size = spindle.spawn(fn("spn_test_worker_stack_size"), 0).join(WAIT);
             assertTrue(size >= stack && size < stack + 64 * 1024, "the worker's own stack: " + size);
             int[] tids = spindle.workerTids();
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (Arrays.stream(tids).anyMatch(tid -> tid == 0) && System.nanoTime() < deadline) {
+                Thread.sleep(1); // 0: a worker of the new child that has not run yet
+                tids = spindle.workerTids();
+            }
             assertEquals(2, tids.length);
             for (int tid : tids) {
                 assertTrue(Files.isDirectory(Path.of("/proc/" + spindle.childPid() + "/task/" + tid)),
