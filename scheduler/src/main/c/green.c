@@ -466,14 +466,7 @@ static int spawn(struct spn_worker *w, spn_task_fn fn, void *arg, spn_task_t **o
     struct spn_task *t = spn_task_alloc(w);
     if (!t)
         return SPN_E_NO_MEMORY;
-    t->fn = (int64_t) fn;
-    t->arg = (int64_t) arg;
-    t->result = 0;
-    t->group = 0;
-    t->waiters = 0;
-    t->fiber = 0;
-    spn_task_set_owners(t, spn_task_gen(t), SPN_REF_RUN | SPN_REF_HANDLE);
-    spn_task_set_state(t, SPN_TASK_QUEUED);
+    spn_task_prepare(t, (int64_t) fn, (int64_t) arg, SPN_REF_RUN | SPN_REF_HANDLE);
     spn_hold(w, t); /* in no queue yet */
     *out = spn_handle_of(t);
     if (!spn_deque_push(&w->deque, t)) {

@@ -892,14 +892,8 @@ SPN_EXPORT int spn_sched_execute(struct spn_sched *s, spn_task_fn fn, void *arg)
     struct spn_task *t = pool_pop(s);
     if (!t)
         return ENOMEM;
-    t->fn = (int64_t) fn;
-    t->arg = (int64_t) arg;
-    t->result = 0;
-    t->group = 0;
-    t->waiters = 0;
-    t->fiber = 0;
-    spn_task_set_owners(t, spn_task_gen(t) + 1, SPN_REF_RUN);
-    spn_task_set_state(t, SPN_TASK_QUEUED);
+    spn_task_set_owners(t, spn_task_gen(t) + 1, 0); /* its next life, as spn_task_alloc does */
+    spn_task_prepare(t, (int64_t) fn, (int64_t) arg, SPN_REF_RUN);
     if (!ring_offer(ring, (int64_t) t)) { /* full or closed: nothing saw it */
         spn_task_set_owners(t, spn_task_gen(t), 0);
         spn_task_set_state(t, SPN_TASK_FREE);

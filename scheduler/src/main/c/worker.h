@@ -224,6 +224,19 @@ static inline void spn_task_set_state(struct spn_task *t, int32_t state)
     __atomic_store_n(&t->state, state, __ATOMIC_RELAXED);
 }
 
+/* A descriptor of one's own (refs 0) starts a life as fn(arg), queued, with these owners. */
+static inline void spn_task_prepare(struct spn_task *t, int64_t fn, int64_t arg, uint32_t refs)
+{
+    t->fn = fn;
+    t->arg = arg;
+    t->result = 0;
+    t->group = 0;
+    t->waiters = 0;
+    t->fiber = 0;
+    spn_task_set_owners(t, spn_task_gen(t), refs);
+    spn_task_set_state(t, SPN_TASK_QUEUED);
+}
+
 /* sched.c, for green.c */
 void spn_complete(struct spn_worker *w, struct spn_task *t, int64_t result, int32_t final_state);
 /* Whether owners (a descriptor's gen << 32 | refs) holds, in life gen, a handle reference
