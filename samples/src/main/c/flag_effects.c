@@ -458,11 +458,12 @@ SAMPLE_EXPORT intptr_t sample_newcgroup_child(void *arg)
     for (int i = n - 1, rest = pid; i >= 0; i--, rest /= 10)
         pid_text[i] = (char) ('0' + rest % 10);
     int fd = open(r->text, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, pid_text, (size_t) n) != n) {
-        r->value[0] = -errno;
+    int moved = fd >= 0 && write(fd, pid_text, (size_t) n) == n;
+    r->value[0] = moved ? 0 : -errno;
+    if (fd >= 0)
+        close(fd);
+    if (!moved)
         return 0;
-    }
-    close(fd);
     pid_t grandchild = clone_like_fork((uint64_t) r->value[8]);
     if (grandchild == 0) {
         char text[4096];
