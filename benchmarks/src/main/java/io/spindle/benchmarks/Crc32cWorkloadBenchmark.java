@@ -19,7 +19,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -27,7 +26,6 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongBinaryOperator;
-import java.util.zip.CRC32C;
 
 import static io.spindle.benchmarks.TaskFunction.TIMEOUT;
 import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
@@ -60,7 +58,7 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT_NANOS;
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
 @State(Scope.Benchmark)
 public class Crc32cWorkloadBenchmark {
-    static final int CHUNK = 64 * 1024;
+    static final int CHUNK = Crc32cChunks.CHUNK;
 
     @Param({"spindle", "virtualThread", "virtualThreadFfm", "virtualThreadFfmCritical",
             "threadPool", "threadPoolFfm", "threadPoolFfmCritical", "forkJoinFfm", "forkJoinFfmCritical",
@@ -84,29 +82,12 @@ public class Crc32cWorkloadBenchmark {
 
     @Setup
     public void setUp() throws Exception {
-        count = (int) (bufferBytes / CHUNK);
+        count = Crc32cChunks.count(bufferBytes);
         buffer = new Memory(bufferBytes);
-        ByteBuffer bytes = buffer.getByteBuffer(0, bufferBytes);
-        long x = 0x9E3779B97F4A7C15L;
-        for (long i = 0; i < bufferBytes; i += 8) { // deterministic pseudo-random contents
-            x ^= x << 13;
-            x ^= x >>> 7;
-            x ^= x << 17;
-            buffer.setLong(i, x);
-        }
         chunks = new Memory(16L * count);
         results = new Memory(8L * count);
         chunkArgs = new long[count];
-        long[] expected = new long[count];
-        CRC32C crc = new CRC32C();
-        for (int i = 0; i < count; i++) {
-            chunks.setLong(16L * i, Pointer.nativeValue(buffer) + (long) i * CHUNK);
-            chunks.setLong(16L * i + 8, CHUNK);
-            chunkArgs[i] = Pointer.nativeValue(chunks) + 16L * i;
-            crc.reset();
-            crc.update(bytes.slice(i * CHUNK, CHUNK));
-            expected[i] = crc.getValue();
-        }
+        long[] expected = Crc32cChunks.prepare(Pointer.nativeValue(buffer), bufferBytes, Pointer.nativeValue(chunks), chunkArgs);
         expectedSum = Arrays.stream(expected).sum();
         task = NativeFunction.of(BenchNative.LIBRARY, "bench_crc32c_task");
         javaCrc32c = switch (Binding.ofRuntime(runtime)) {

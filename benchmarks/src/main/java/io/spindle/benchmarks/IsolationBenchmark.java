@@ -21,11 +21,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.CRC32C;
 
 import static io.spindle.benchmarks.TaskFunction.TIMEOUT;
 
@@ -50,7 +47,6 @@ import static io.spindle.benchmarks.TaskFunction.TIMEOUT;
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
 @State(Scope.Benchmark)
 public class IsolationBenchmark {
-    static final int CHUNK = 64 * 1024;
     static final int BATCH = 10_000;
 
     @Param({"spindleInProcess", "spindleIsolated"})
@@ -79,8 +75,8 @@ public class IsolationBenchmark {
             builder.isolated(Isolation.builder().library(BenchNative.LIBRARY).sharedMemory(bufferBytes + (64L << 20)).build());
         }
         spindle = builder.build();
-        int count = (int) (bufferBytes / CHUNK);
-        long bytes = bufferBytes + 16L * count;
+        int count = Crc32cChunks.count(bufferBytes);
+        long bytes = bufferBytes + 16L * count; // the buffer, then its chunk table
         long base;
         if (spindle.isIsolated()) {
             sharedBuffer = spindle.allocateShared(bytes);
@@ -89,25 +85,8 @@ public class IsolationBenchmark {
             heapBuffer = new Memory(bytes);
             base = Pointer.nativeValue(heapBuffer);
         }
-        ByteBuffer buffer = new Pointer(base).getByteBuffer(0, bytes).order(ByteOrder.nativeOrder());
-        long x = 0x9E3779B97F4A7C15L;
-        for (long i = 0; i < bufferBytes; i += 8) { // deterministic pseudo-random contents
-            x ^= x << 13;
-            x ^= x >>> 7;
-            x ^= x << 17;
-            buffer.putLong((int) i, x);
-        }
         chunkArgs = new long[count];
-        CRC32C crc = new CRC32C();
-        for (int i = 0; i < count; i++) {
-            int table = (int) (bufferBytes + 16L * i);
-            buffer.putLong(table, base + (long) i * CHUNK);
-            buffer.putLong(table + 8, CHUNK);
-            chunkArgs[i] = base + table;
-            crc.reset();
-            crc.update(buffer.slice(i * CHUNK, CHUNK));
-            expectedCrcSum += crc.getValue();
-        }
+        expectedCrcSum = Arrays.stream(Crc32cChunks.prepare(base, bufferBytes, base + bufferBytes, chunkArgs)).sum();
         batchArgs = new long[BATCH];
         for (int i = 0; i < BATCH; i++) batchArgs[i] = i;
         if (roundTrip() != 1 || crc32c() != expectedCrcSum || batch() != (long) BATCH * (BATCH - 1) / 2) {
